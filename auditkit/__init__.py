@@ -1,0 +1,82 @@
+"""auditkit: adversarial model audits as code.
+
+Pluggable probes run against any model (scikit-learn, torch, a function, or
+stored predictions) and produce an audit scorecard::
+
+    import auditkit
+    data = auditkit.AuditData(frame, target="survived", sensitive=["sex"])
+    card = auditkit.audit(model, data)
+    print(auditkit.render_terminal(card))
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("auditkit")
+except PackageNotFoundError:  # running from a checkout that was never installed
+    __version__ = "0.0.0+unknown"
+
+from auditkit._config import load_config
+from auditkit._data import AuditData, ColumnKind, infer_kind
+from auditkit._errors import (
+    AuditkitError,
+    DataError,
+    MissingDependencyError,
+    ModelError,
+    ModelFileError,
+    ProbeConfigError,
+    ProbeSkipped,
+    UnknownProbeError,
+    UntrustedModelError,
+)
+from auditkit._models import Capabilities, Learner, Model, Predictions, load_model, wrap
+from auditkit._policy import AuditConfig, GatePolicy
+from auditkit._probe import AuditContext, Evidence, Needs, Probe, require
+from auditkit._registry import ProbeInfo, available_probes, load_probe
+from auditkit._report import render_json, render_terminal, scorecard_from_json, validate_scorecard
+from auditkit._results import Condition, Finding, ProbeResult, Scorecard, Severity
+from auditkit._runner import AuditSession, audit
+
+__all__ = [
+    "AuditConfig",
+    "AuditContext",
+    "AuditData",
+    "AuditSession",
+    "AuditkitError",
+    "Capabilities",
+    "ColumnKind",
+    "Condition",
+    "DataError",
+    "Evidence",
+    "Finding",
+    "GatePolicy",
+    "Learner",
+    "MissingDependencyError",
+    "Model",
+    "ModelError",
+    "ModelFileError",
+    "Needs",
+    "Predictions",
+    "Probe",
+    "ProbeConfigError",
+    "ProbeInfo",
+    "ProbeResult",
+    "ProbeSkipped",
+    "Scorecard",
+    "Severity",
+    "UnknownProbeError",
+    "UntrustedModelError",
+    "__version__",
+    "audit",
+    "available_probes",
+    "infer_kind",
+    "load_config",
+    "load_model",
+    "load_probe",
+    "render_json",
+    "render_terminal",
+    "require",
+    "scorecard_from_json",
+    "validate_scorecard",
+    "wrap",
+]

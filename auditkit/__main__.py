@@ -1,0 +1,5 @@
+import sys
+
+from auditkit._cli import main
+
+sys.exit(main())

@@ -1,0 +1,170 @@
+"""The auditor's command line: ``auditkit run`` and ``auditkit probes``.
+
+Exit codes: 0 the audit passed the gate, 1 the gate failed, 2 bad usage or
+input (one line on stderr, no report written), 3 an internal error of auditkit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, not argparse's usage block
+        raise _UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="auditkit", description="Adversarial model audits: probes, scorecard, CI gate.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="audit a model (or stored predictions) on a data file")
+    run.add_argument("--data", required=True, metavar="FILE", help="audit rows, CSV or Parquet")
+    run.add_argument("--reference", metavar="FILE", help="training rows, same columns")
+    run.add_argument("--target", required=True, metavar="COL")
+    source = run.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", metavar="FILE", help=".skops, .joblib/.pkl (with --trust-model-file), TorchScript .pt")
+    source.add_argument("--prediction-column", metavar="COL", help="audit stored predictions in this column")
+    run.add_argument("--score-column", metavar="COL", help="stored positive-class scores")
+    run.add_argument("--sensitive", action="append", default=[], metavar="COL")
+    run.add_argument("--time-column", metavar="COL")
+    run.add_argument("--id-column", action="append", default=[], metavar="COL")
+    run.add_argument("--cost-fp", type=float, metavar="X", help="cost of a false positive")
+    run.add_argument("--cost-fn", type=float, metavar="Y", help="cost of a false negative")
+    run.add_argument("--cost-matrix", metavar="FILE", help="CSV cost matrix, rows actual, columns predicted")
+    run.add_argument("--cost-column", metavar="COL", help="per-row cost column")
+    run.add_argument("--probes", metavar="a,b", help="comma-separated probe names (default: all installed)")
+    run.add_argument("--config", metavar="FILE", help="TOML policy file ([tool.auditkit] or top-level keys)")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--jobs", type=int, default=1, help="probes run in parallel")
+    run.add_argument("--json", metavar="FILE", help="write the JSON scorecard here")
+    run.add_argument("--fail-on", metavar="SEVERITY", help="info, low, medium, high or critical (default high)")
+    run.add_argument("--trust-model-file", action="store_true", help="allow model files that can run code")
+
+    sub.add_parser("probes", help="list every installed probe")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from auditkit._errors import AuditkitError
+
+    try:
+        args = _parser().parse_args(argv)
+        if args.command == "probes":
+            return _cmd_probes()
+        return _cmd_run(args)
+    except (_UsageError, AuditkitError) as exc:
+        print(f"auditkit: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("auditkit: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # auditkit's own bug: say so in one line unless asked for more
+        if os.environ.get("AUDITKIT_DEBUG"):
+            raise
+        print(
+            f"auditkit: internal error: {type(exc).__name__}: {_one_line(exc)} "
+            "(set AUDITKIT_DEBUG=1 for a traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def _cmd_probes() -> int:
+    from auditkit._registry import available_probes
+
+    infos = available_probes()
+    if not infos:
+        print("no probes installed")
+        return EXIT_PASSED
+    width = max(len(i.name) for i in infos)
+    for info in infos:
+        print(f"{info.name:<{width}}  {info.summary}  [{info.distribution}]")
+    return EXIT_PASSED
+
+
+def _costs(args: argparse.Namespace) -> Any:
+    from auditkit._io import read_table
+
+    given = [args.cost_fp is not None or args.cost_fn is not None, bool(args.cost_matrix), bool(args.cost_column)]
+    if sum(given) > 1:
+        raise _UsageError("give costs one way: --cost-fp/--cost-fn, --cost-matrix or --cost-column")
+    if given[0]:
+        if args.cost_fp is None or args.cost_fn is None:
+            raise _UsageError("--cost-fp and --cost-fn go together")
+        return {"fp": args.cost_fp, "fn": args.cost_fn}
+    if args.cost_matrix:
+        matrix = read_table(args.cost_matrix)
+        return matrix.set_index(matrix.columns[0]) if matrix.shape[1] == matrix.shape[0] + 1 else matrix
+    return args.cost_column
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from auditkit._config import load_config
+    from auditkit._data import AuditData
+    from auditkit._io import read_table, write_atomic
+    from auditkit._models import load_model
+    from auditkit._policy import AuditConfig
+    from auditkit._report import render_json, render_terminal
+    from auditkit._results import Severity
+    from auditkit._runner import audit
+
+    if args.score_column and not args.prediction_column:
+        raise _UsageError("--score-column goes with --prediction-column")
+    if args.jobs < 1:
+        raise _UsageError("--jobs must be at least 1")
+    if args.json:
+        _check_writable(args.json)
+    config = load_config(args.config) if args.config else AuditConfig()
+    if args.fail_on:
+        from dataclasses import replace
+
+        config = replace(config, policy=replace(config.policy, fail_on=Severity.parse(args.fail_on)))
+    model = load_model(args.model, trust=args.trust_model_file) if args.model else None
+    frame = read_table(args.data)
+    reference = read_table(args.reference) if args.reference else None
+    data = AuditData(
+        frame,
+        target=args.target,
+        reference=reference,
+        sensitive=args.sensitive,
+        time=args.time_column,
+        ids=args.id_column,
+        prediction=args.prediction_column,
+        score=args.score_column,
+        costs=_costs(args),
+    )
+    card = audit(model, data, probes=args.probes, config=config, seed=args.seed, jobs=args.jobs)
+    if args.json:
+        write_atomic(args.json, render_json(card))
+    sys.stdout.write(render_terminal(card, color=sys.stdout.isatty()))
+    if args.json:
+        print(f"scorecard written to {args.json}")
+    return EXIT_PASSED if card.passed else EXIT_FAILED
+
+
+def _check_writable(path: str) -> None:
+    parent = Path(path).parent
+    if not parent.is_dir():
+        raise _UsageError(f"cannot write {path!r}: folder {str(parent)!r} does not exist")
+    if Path(path).is_dir():
+        raise _UsageError(f"cannot write {path!r}: it is a folder")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

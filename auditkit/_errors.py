@@ -1,0 +1,79 @@
+"""Errors raised by auditkit.
+
+Every error a user can cause has one root, :class:`AuditkitError`, and each
+subclass also inherits the builtin a Python user would expect to catch, so
+``except ValueError`` keeps working::
+
+    AuditkitError(Exception)
+    ├── DataError(AuditkitError, ValueError)          the audit data is unusable
+    ├── ModelError(AuditkitError, TypeError)          the object cannot be audited as a model
+    ├── ModelFileError(AuditkitError, ValueError)     a model file is missing, corrupt or unreadable
+    │   └── UntrustedModelError(ModelFileError)       loading it would run code nobody vouched for
+    ├── ProbeConfigError(AuditkitError, ValueError)   a probe setting or a policy value is invalid
+    ├── UnknownProbeError(AuditkitError, KeyError)    no installed probe has that name
+    ├── MissingDependencyError(AuditkitError, ImportError)
+    └── ProbeSkipped(AuditkitError)                   raised inside a probe: it does not apply
+
+The CLI turns any of these into one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuditkitError",
+    "DataError",
+    "MissingDependencyError",
+    "ModelError",
+    "ModelFileError",
+    "ProbeConfigError",
+    "ProbeSkipped",
+    "UnknownProbeError",
+    "UntrustedModelError",
+]
+
+
+class AuditkitError(Exception):
+    """Root of every error auditkit raises on purpose."""
+
+
+class DataError(AuditkitError, ValueError):
+    """The audit data cannot be audited as given (names the column and the problem)."""
+
+
+class ModelError(AuditkitError, TypeError):
+    """The object cannot be wrapped as a model, or its declared capabilities are inconsistent."""
+
+
+class ModelFileError(AuditkitError, ValueError):
+    """A model file is missing, corrupt, or of a format auditkit cannot read."""
+
+
+class UntrustedModelError(ModelFileError):
+    """Loading the file would execute code or types that were not trusted explicitly."""
+
+
+class ProbeConfigError(AuditkitError, ValueError):
+    """A probe setting, a policy value or a config file is invalid."""
+
+
+class UnknownProbeError(AuditkitError, KeyError):
+    """No installed probe has the requested name."""
+
+    def __str__(self) -> str:  # KeyError would wrap the message in quotes
+        return str(self.args[0]) if self.args else ""
+
+
+class MissingDependencyError(AuditkitError, ImportError):
+    """An optional framework (torch, pyarrow) is needed for this and is not installed."""
+
+
+class ProbeSkipped(AuditkitError):
+    """Raised by a probe's ``run`` when it finds it does not apply; the message is the reason."""
+
+
+def missing_dependency(package: str, extra: str, purpose: str) -> MissingDependencyError:
+    """The one message used whenever an optional framework is absent."""
+    return MissingDependencyError(
+        f"{purpose} needs the optional dependency '{package}'; "
+        f"install it with: pip install 'auditkit[{extra}]'"
+    )

@@ -1,0 +1,234 @@
+"""A plain function ``f(DataFrame) -> array`` of labels, scores or probabilities,
+and the stored predictions of a model that cannot be queried."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+
+from auditkit._errors import DataError, ModelError
+from auditkit._models._base import Capabilities, Model, Predictions, check_task
+
+if TYPE_CHECKING:
+    from auditkit._data import AuditData
+
+FunctionOutput = Literal["labels", "scores", "probabilities", "values"]
+FUNCTION_OUTPUTS = ("labels", "scores", "probabilities", "values")
+
+
+class FunctionModel(Model):
+    """A callable taking the feature frame. What it returns is declared with
+    ``output=`` or read from its first answer: a 2-D array is class
+    probabilities, 1-D numbers in [0, 1] for a binary target are
+    positive-class scores, anything else is labels (or values, for regression)."""
+
+    kind = "function"
+
+    def __init__(
+        self,
+        fn: Callable[[pd.DataFrame], Any],
+        *,
+        task: str | None = None,
+        output: str | None = None,
+        classes: Any = None,
+        threshold: float = 0.5,
+    ) -> None:
+        if output is not None and output not in FUNCTION_OUTPUTS:
+            raise ModelError(f"output must be one of {', '.join(FUNCTION_OUTPUTS)}; got {output!r}")
+        self.fn = fn
+        self.output: FunctionOutput | None = output  # type: ignore[assignment]
+        self.threshold = float(threshold)
+        declared = check_task(task)
+        super().__init__(
+            Capabilities(task=declared, probabilities=output in ("scores", "probabilities"), queryable=True),
+            classes=None if classes is None else np.asarray(classes),
+        )
+
+    def _call(self, X: pd.DataFrame) -> np.ndarray:
+        out = np.asarray(self.fn(X))
+        if out.ndim == 0 or len(out) != len(X):
+            raise ValueError(f"the model function returned {out.shape} for {len(X)} rows")
+        return out
+
+    def bind(self, data: AuditData) -> Model:
+        model = self._with_capabilities(task=self.capabilities.task or data.task)
+        assert isinstance(model, FunctionModel)
+        if model.classes is None and model.capabilities.task != "regression":
+            model.classes = np.asarray(data.classes)
+        if model.output is None:
+            sample = data.X.iloc[: min(len(data.X), 64)]
+            model.output = _infer_function_output(model._call(sample), model.capabilities.task, model.classes)
+        model.capabilities = Capabilities(
+            task=model.capabilities.task,
+            probabilities=model.output in ("scores", "probabilities"),
+            queryable=True,
+        )
+        return model
+
+    def _proba(self, out: np.ndarray) -> np.ndarray:
+        if self.output == "scores":
+            s = out.astype(float).ravel()
+            return np.column_stack([1.0 - s, s])
+        return out.astype(float).reshape(len(out), -1)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        if not self.capabilities.probabilities:
+            return super().predict_proba(X)
+        return self._proba(self._call(X))
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self._labels(self._call(X))
+
+    def _labels(self, out: np.ndarray) -> np.ndarray:
+        if self.output == "scores":
+            assert self.classes is not None
+            s = out.astype(float).ravel()
+            labels = self.classes[(s >= self.threshold).astype(int)]
+            return labels
+        if self.output == "probabilities":
+            assert self.classes is not None
+            p = out.astype(float).reshape(len(out), -1)
+            return self.classes[np.argmax(np.nan_to_num(p, nan=-np.inf), axis=1)]
+        return out
+
+    def predictions(self, X: pd.DataFrame) -> Predictions:
+        out = self._call(X)  # one call serves labels and probabilities
+        labels = self._labels(out)
+        if self.capabilities.task == "regression":
+            return Predictions(labels=labels, scores=labels.astype(float), classes=None)
+        proba = self._proba(out) if self.capabilities.probabilities else None
+        scores = proba[:, 1] if proba is not None and proba.shape[1] == 2 else None
+        return Predictions(labels=labels, proba=proba, scores=scores, classes=self.classes)
+
+    def fingerprint(self) -> str | None:
+        import joblib
+
+        try:
+            return joblib.hash(self.fn)
+        except Exception:  # closures over unpicklable state: nothing to compare
+            return None
+
+
+def _infer_function_output(out: np.ndarray, task: str | None, classes: np.ndarray | None) -> FunctionOutput:
+    if task == "regression":
+        return "values"
+    if out.ndim == 2 and out.shape[1] > 1:
+        return "probabilities"
+    flat = out.ravel()
+    if classes is not None and np.isin(flat, classes).all():
+        return "labels"
+    if ptypes.is_numeric_dtype(flat.dtype) and task == "binary":
+        finite = flat[np.isfinite(flat.astype(float))]
+        if finite.size == 0 or (finite.min() >= 0 and finite.max() <= 1):
+            return "scores"
+    return "labels"
+
+
+class StoredPredictions(Model):
+    """Predictions already in the audit data: a vendor's labels or scores.
+
+    Probes that must query the model (inject malformed rows, permute a
+    feature) report ``skipped``; everything that only needs outputs runs.
+    """
+
+    kind = "stored"
+
+    def __init__(self, prediction: str | None = None, score: str | None = None, *, threshold: float = 0.5) -> None:
+        self.prediction = prediction
+        self.score = score
+        self.threshold = float(threshold)
+        self._stored: Predictions | None = None
+        super().__init__(Capabilities(task=None, probabilities=score is not None, queryable=False))
+
+    def bind(self, data: AuditData) -> Model:
+        prediction = self.prediction or data.prediction
+        score = self.score or data.score
+        if prediction is None and score is None:
+            raise ModelError(
+                "no model to audit: pass a model, or name the stored prediction column "
+                "(AuditData(prediction=...) or --prediction-column)"
+            )
+        for role, col in (("prediction", prediction), ("score", score)):
+            if col is not None and col not in data.frame.columns:
+                raise DataError(f"{role} column {col!r} is not in the audit data")
+        task = data.task
+        classes = None if task == "regression" else np.asarray(data.classes)
+        labels = scores = proba = None
+        if score is not None:
+            scores = _numeric(data.frame[score], score)
+            if task == "binary":
+                _check_unit_interval(scores, score)
+                proba = np.column_stack([1.0 - scores, scores])
+        if prediction is not None:
+            raw = data.frame[prediction]
+            if task == "regression":
+                labels = _numeric(raw, prediction)
+            elif pd.Series(raw).isin(classes).all():
+                labels = raw.to_numpy()
+            elif task == "binary" and ptypes.is_numeric_dtype(raw.dtype):
+                values = _numeric(raw, prediction)
+                _check_unit_interval(values, prediction)
+                if scores is None:
+                    scores = values
+                    proba = np.column_stack([1.0 - scores, scores])
+                labels = classes[(values >= self.threshold).astype(int)]  # type: ignore[index]
+            else:
+                odd = sorted(map(str, set(pd.unique(raw.dropna())) - set(classes.tolist())))[:5]  # type: ignore[union-attr]
+                raise DataError(
+                    f"prediction column {prediction!r} holds values that are not classes of the "
+                    f"target {data.target!r}: {odd}"
+                )
+        else:
+            assert scores is not None
+            labels = classes[(scores >= self.threshold).astype(int)] if task == "binary" else scores  # type: ignore[index]
+        if task == "regression":
+            scores = np.asarray(labels, dtype=float)
+        bound = StoredPredictions(prediction, score, threshold=self.threshold)
+        bound.capabilities = Capabilities(task=task, probabilities=proba is not None, queryable=False)
+        bound.classes = classes
+        bound._stored = Predictions(labels=np.asarray(labels), proba=proba, scores=scores, classes=classes)
+        return bound
+
+    def stored(self) -> Predictions:
+        if self._stored is None:
+            raise ModelError("stored predictions are read when the model is bound to audit data")
+        return self._stored
+
+    def predictions(self, X: pd.DataFrame) -> Predictions:
+        stored = self.stored()
+        if len(X) == len(stored):
+            return stored
+        raise ModelError("stored predictions exist only for the audit rows; they cannot be recomputed")
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        raise ModelError("stored predictions cannot be queried on new rows")
+
+    def fingerprint(self) -> str | None:
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        out = super().describe()
+        out.update({"prediction_column": self.prediction, "score_column": self.score})
+        return out
+
+
+def _numeric(series: pd.Series, name: str) -> np.ndarray:
+    if not ptypes.is_numeric_dtype(series.dtype):
+        raise DataError(f"column {name!r} must be numeric; it has dtype {series.dtype}")
+    values = series.to_numpy(dtype=float)
+    bad = int((~np.isfinite(values)).sum())
+    if bad:
+        raise DataError(f"column {name!r} has {bad} missing or infinite value(s)")
+    return values
+
+
+def _check_unit_interval(values: np.ndarray, name: str) -> None:
+    if values.min() < 0 or values.max() > 1:
+        raise DataError(
+            f"score column {name!r} must hold probabilities in [0, 1]; "
+            f"it ranges from {values.min():g} to {values.max():g}"
+        )

@@ -1,0 +1,211 @@
+"""The probe protocol: what a probe is, what it needs, what it hands back.
+
+A probe is a frozen, keyword-only dataclass::
+
+    @dataclass(frozen=True, kw_only=True)
+    class TargetLeakage(Probe):
+        '''What it detects, what it measures, why its defaults are what they are.'''
+
+        name: ClassVar[str] = "target_leakage"
+        needs: ClassVar[Needs] = Needs(tasks=("binary", "multiclass", "regression"))
+        threshold: float = 0.9
+
+        def __post_init__(self) -> None:
+            require(0.5 < self.threshold <= 1, "threshold must be in (0.5, 1]")
+
+        def run(self, ctx: AuditContext) -> Evidence:
+            ...measure, then judge...
+            return Evidence(metrics={...}, findings=[Finding(...)])
+
+Variants are settings, not subclasses. ``run`` measures and judges; whether
+the scorecard passes is decided later by the gate policy, never by a probe.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from auditkit._errors import ProbeConfigError, ProbeSkipped
+from auditkit._results import Finding
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from auditkit._data import AuditData
+    from auditkit._models import Model, Predictions
+    from auditkit._results import ProbeResult
+
+__all__ = ["AuditContext", "Evidence", "Needs", "Probe", "derive_seed", "require"]
+
+
+def require(condition: bool, message: str) -> None:
+    """Validate a probe setting; the message names the setting and what it must be."""
+    if not condition:
+        raise ProbeConfigError(message)
+
+
+def derive_seed(seed: int, name: str) -> int:
+    """The per-probe seed: stable across runs and platforms, different per probe."""
+    digest = hashlib.sha256(f"{int(seed)}:{name}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What a probe needs from the model and the data to apply at all."""
+
+    tasks: Sequence[str] = ("binary", "multiclass", "regression")
+    queryable: bool = False
+    probabilities: bool = False
+    online: bool = False
+    reference: bool = False
+    sensitive: bool = False
+
+    def unmet(self, model: Model, data: AuditData) -> str | None:
+        """Why the probe does not apply, or None when it does."""
+        caps = model.capabilities
+        if caps.task not in self.tasks:
+            return f"needs a {' or '.join(self.tasks)} model; this one is {caps.task}"
+        if self.queryable and not caps.queryable:
+            return "needs a model it can query; only stored predictions were given"
+        if self.probabilities and not caps.probabilities:
+            return "needs predicted probabilities or scores; the model gives labels only"
+        if self.online and not caps.online:
+            return "needs a model that learns online (partial_fit, or a torch module wrapped with optimizer= and loss_fn=)"
+        if self.reference and data.reference is None:
+            return "needs reference (training) data; none was given"
+        if self.sensitive and not data.sensitive:
+            return "needs sensitive columns; none were declared"
+        return None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a probe's ``run`` returns: its measurements and the findings judged from them.
+
+    ``score`` (0-100) overrides the score derived from the findings' severities.
+    """
+
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+    findings: Sequence[Finding] = ()
+    score: float | None = None
+
+
+class AuditContext:
+    """Everything one probe run may use: the bound model, the data, its seed,
+    and the predictions on the audit rows, computed once and shared by all probes."""
+
+    def __init__(self, model: Model, data: AuditData, seed: int, shared: SharedPredictions, timeout_s: float) -> None:
+        self.model = model
+        self.data = data
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.timeout_s = timeout_s
+        self._shared = shared
+
+    @property
+    def predictions(self) -> Predictions:
+        """The model's outputs on ``data.X`` (the model's failure is re-raised here)."""
+        return self._shared.get()
+
+
+class SharedPredictions:
+    """Predictions on the audit rows, computed on first use under a lock."""
+
+    def __init__(self, model: Model, X: Callable[[], pd.DataFrame]) -> None:
+        self._model = model
+        self._X = X
+        self._lock = threading.Lock()
+        self._value: Predictions | None = None
+        self._error: BaseException | None = None
+
+    def get(self) -> Predictions:
+        with self._lock:
+            if self._value is None and self._error is None:
+                try:
+                    self._value = self._model.predictions(self._X())
+                except Exception as exc:
+                    self._error = exc
+            if self._error is not None:
+                raise ModelFailure(
+                    f"the model raised {type(self._error).__name__} while predicting the audit data: {self._error}"
+                ) from self._error
+            assert self._value is not None
+            return self._value
+
+
+class ModelFailure(RuntimeError):
+    """The audited model itself failed on the audit data (reported as a probe error)."""
+
+
+class Probe:
+    """Base of every probe. Subclasses are frozen keyword-only dataclasses.
+
+    ``name`` is stable snake_case: the pytest id, the JSON key and the CLI selector.
+    """
+
+    name: ClassVar[str] = ""
+    needs: ClassVar[Needs] = Needs()
+
+    def run(self, ctx: AuditContext) -> Evidence:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def applies(self, model: Model, data: AuditData) -> str | None:
+        """None when the probe applies; otherwise the reason it is skipped."""
+        return self.needs.unmet(model, data)
+
+    def settings(self) -> dict[str, Any]:
+        if dataclasses.is_dataclass(self):
+            return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {}
+
+    def with_settings(self, **changes: Any) -> Probe:
+        """The same probe with some settings changed (validated again)."""
+        if not changes:
+            return self
+        known = set(self.settings())
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ProbeConfigError(
+                f"probe {self.name!r} has no setting {unknown[0]!r}; its settings are: "
+                f"{', '.join(sorted(known)) or '(none)'}"
+            )
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+    def check(self, model: Any, data: AuditData, *, seed: int = 0, fail_on: str = "high") -> ProbeResult:
+        """Run this probe alone and raise ``AssertionError`` when it fails the gate.
+
+        The plain-Python way to use a probe as a test; the pytest plugin builds on it.
+        """
+        from auditkit._runner import audit
+
+        card = audit(model, data, probes=[self], seed=seed, config={"fail_on": fail_on})
+        result = card.probes[0]
+        if result.status == "failed":
+            raise AssertionError(_failure_text(result))
+        if result.status == "error":
+            raise RuntimeError(f"probe {result.name} could not run: {result.reason}")
+        if result.status == "skipped":
+            raise ProbeSkipped(result.reason or "skipped")
+        return result
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("name")
+        if name and not (name.isidentifier() and name == name.lower()):
+            raise TypeError(f"probe name {name!r} must be snake_case")
+
+
+def _failure_text(result: ProbeResult) -> str:
+    lines = [f"probe {result.name} failed (score {result.score}):"]
+    for f in sorted(result.findings, key=lambda f: -f.severity.rank):
+        lines.append(f"  [{f.severity.value}] {f.message}")
+    lines.append(f"  re-run with seed {result.seed}")
+    return "\n".join(lines)

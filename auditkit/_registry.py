@@ -1,0 +1,105 @@
+"""Finding probes: every probe, built-in or third-party, comes through the
+``auditkit.probes`` entry-point group. The core never imports ``probes``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+from auditkit._errors import ProbeConfigError, UnknownProbeError
+from auditkit._probe import Probe
+
+__all__ = ["ENTRY_POINT_GROUP", "ProbeInfo", "available_probes", "load_probe", "resolve_probes"]
+
+ENTRY_POINT_GROUP = "auditkit.probes"
+
+
+@dataclass(frozen=True)
+class ProbeInfo:
+    """An installed probe: its name, where it comes from, the first line of its docstring."""
+
+    name: str
+    entry_point: str
+    distribution: str
+    summary: str
+
+
+@lru_cache(maxsize=1)
+def _entry_points() -> dict[str, EntryPoint]:
+    found: dict[str, EntryPoint] = {}
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        found.setdefault(ep.name, ep)
+    return found
+
+
+def refresh() -> None:
+    """Forget the cached entry points (after installing a probe package at run time)."""
+    _entry_points.cache_clear()
+
+
+def _load_class(name: str) -> type[Probe]:
+    ep = _entry_points().get(name)
+    if ep is None:
+        known = ", ".join(sorted(_entry_points())) or "(none installed)"
+        raise UnknownProbeError(f"unknown probe {name!r}; installed probes are: {known}")
+    cls = ep.load()
+    if not (isinstance(cls, type) and issubclass(cls, Probe)):
+        raise ProbeConfigError(f"entry point {ep.value!r} for probe {name!r} is not an auditkit Probe class")
+    if cls.name != name:
+        raise ProbeConfigError(f"entry point {name!r} loads a probe that calls itself {cls.name!r}")
+    return cls
+
+
+def available_probes() -> list[ProbeInfo]:
+    """Every installed probe, sorted by name."""
+    out = []
+    for name, ep in _entry_points().items():
+        dist = ep.dist.name if ep.dist is not None else "?"
+        try:
+            doc = (_load_class(name).__doc__ or "").strip().splitlines()
+        except Exception as exc:  # a broken third-party probe must not hide the others
+            doc = [f"(cannot be loaded: {type(exc).__name__}: {exc})"]
+        out.append(ProbeInfo(name=name, entry_point=ep.value, distribution=dist, summary=doc[0] if doc else ""))
+    return out
+
+
+def load_probe(name: str, **settings: Any) -> Probe:
+    """Build an installed probe by name, with settings validated."""
+    cls = _load_class(name)
+    try:
+        return cls(**settings)
+    except TypeError as exc:
+        raise ProbeConfigError(f"probe {name!r}: {exc}") from None
+
+
+def resolve_probes(
+    probes: Iterable[str | Probe] | str | None,
+    settings: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[Probe]:
+    """Turn names and instances into probe objects; None means every installed probe."""
+    settings = settings or {}
+    if probes is None:
+        items: list[str | Probe] = list(_entry_points())
+    elif isinstance(probes, str):
+        items = [p.strip() for p in probes.split(",") if p.strip()]
+    else:
+        items = list(probes)
+    out: list[Probe] = []
+    seen: set[str] = set()
+    for item in items:
+        if isinstance(item, Probe):
+            probe = item.with_settings(**settings.get(item.name, {})) if item.name in settings else item
+        elif isinstance(item, type) and issubclass(item, Probe):
+            probe = item(**settings.get(item.name, {}))
+        elif isinstance(item, str):
+            probe = load_probe(item, **settings.get(item, {}))
+        else:
+            raise ProbeConfigError(f"expected a probe name or a Probe; got {type(item).__name__}")
+        if probe.name in seen:
+            raise ProbeConfigError(f"probe {probe.name!r} is listed twice")
+        seen.add(probe.name)
+        out.append(probe)
+    return out

@@ -1,0 +1,233 @@
+"""The runner: binds the model to the data, runs each probe isolated, scores, gates."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import sys
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from auditkit import __version__
+from auditkit._data import AuditData
+from auditkit._errors import AuditkitError, DataError, ProbeSkipped
+from auditkit._models import Model, wrap
+from auditkit._policy import AuditConfig, GatePolicy
+from auditkit._probe import AuditContext, Evidence, ModelFailure, Probe, SharedPredictions, derive_seed
+from auditkit._registry import resolve_probes
+from auditkit._results import ProbeResult, Scorecard
+from auditkit._scoring import grade, overall_score, probe_score
+
+__all__ = ["AuditSession", "audit"]
+
+
+class AuditSession:
+    """One model bound to one dataset, with the work probes share (the
+    predictions on the audit rows) done once. ``audit`` uses one per call;
+    the pytest plugin keeps one per test session."""
+
+    def __init__(self, model: Any, data: AuditData, *, seed: int = 0, config: Any = None) -> None:
+        if not isinstance(data, AuditData):
+            raise DataError(f"data must be an auditkit.AuditData; got {type(data).__name__}")
+        self.data = data
+        self.seed = int(seed)
+        self.config = AuditConfig.coerce(config)
+        self.model: Model = wrap(model).bind(data)
+        self.shared = SharedPredictions(self.model, lambda: data.X)
+        self._fingerprint = self.model.fingerprint()
+
+    def run(self, probe: Probe) -> ProbeResult:
+        """Run one probe, isolated: its exception, hang or side effect becomes its ``error``."""
+        seed = derive_seed(self.seed, probe.name)
+        reason = probe.applies(self.model, self.data)
+        if reason is not None:
+            return ProbeResult(name=probe.name, status="skipped", reason=reason, seed=seed)
+        ctx = AuditContext(self.model, self.data, seed, self.shared, self.config.timeout_s)
+        start = time.perf_counter()
+        outcome = _run_with_budget(probe, ctx, self.config.timeout_s)
+        duration = time.perf_counter() - start
+        if isinstance(outcome, ProbeResult):
+            return _with(outcome, duration_s=duration, seed=seed)
+        after = self.model.fingerprint()
+        if after != self._fingerprint:
+            self._fingerprint = after
+            return ProbeResult(
+                name=probe.name,
+                status="error",
+                reason="the probe changed the model's parameters; probes must work on a copy",
+                duration_s=duration,
+                seed=seed,
+            )
+        return self.judge(probe.name, outcome, duration, seed)
+
+    def judge(self, name: str, evidence: Evidence, duration: float, seed: int) -> ProbeResult:
+        findings = tuple(evidence.findings)
+        failed = any(self.config.policy.fails(f) for f in findings)
+        score = probe_score(findings) if evidence.score is None else float(evidence.score)
+        return ProbeResult(
+            name=name,
+            status="failed" if failed else "passed",
+            score=score,
+            duration_s=duration,
+            metrics=evidence.metrics,
+            findings=findings,
+            seed=seed,
+        )
+
+    def scorecard(self, results: Iterable[ProbeResult]) -> Scorecard:
+        results = tuple(results)
+        return build_scorecard(results, self.model, self.data, self.seed, self.config.policy)
+
+
+def build_scorecard(
+    results: tuple[ProbeResult, ...], model: Model, data: AuditData, seed: int, policy: GatePolicy
+) -> Scorecard:
+    score = overall_score(results)
+    passed = not any(r.status == "failed" for r in results)
+    if policy.fail_on_error and any(r.status == "error" for r in results):
+        passed = False
+    if score < policy.min_score:
+        passed = False
+    return Scorecard(
+        auditkit_version=__version__,
+        seed=seed,
+        created_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        model=model.describe(),
+        data=data.describe(),
+        score=score,
+        grade=grade(score),
+        passed=passed,
+        policy=policy.to_dict(),
+        probes=results,
+    )
+
+
+def _with(result: ProbeResult, **changes: Any) -> ProbeResult:
+    from dataclasses import replace
+
+    return replace(result, **changes)
+
+
+def _run_with_budget(probe: Probe, ctx: AuditContext, timeout_s: float) -> Evidence | ProbeResult:
+    """Run ``probe.run`` in a daemon thread, so a hang costs its budget and no more.
+
+    A thread cannot be killed: a probe past its budget is abandoned, still
+    running, and reported as an error; the daemon flag lets the process exit.
+    """
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["evidence"] = probe.run(ctx)
+        except BaseException as exc:  # everything a probe raises is reported, nothing escapes
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name=f"auditkit-probe-{probe.name}", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    if thread.is_alive():
+        return ProbeResult(
+            name=probe.name, status="error", reason=f"the probe exceeded its time budget of {timeout_s:g} s"
+        )
+    exc = box.get("error")
+    if isinstance(exc, ProbeSkipped):
+        return ProbeResult(name=probe.name, status="skipped", reason=str(exc))
+    if isinstance(exc, ModelFailure):
+        return ProbeResult(name=probe.name, status="error", reason=str(exc))
+    if exc is not None:
+        return ProbeResult(name=probe.name, status="error", reason=f"{type(exc).__name__}: {exc}")
+    evidence = box.get("evidence")
+    if not isinstance(evidence, Evidence):
+        return ProbeResult(
+            name=probe.name,
+            status="error",
+            reason=f"the probe returned {type(evidence).__name__}, not auditkit.Evidence",
+        )
+    return evidence
+
+
+def audit(
+    model: Any,
+    data: AuditData,
+    probes: Iterable[str | Probe] | str | None = None,
+    config: AuditConfig | GatePolicy | Mapping[str, Any] | None = None,
+    seed: int = 0,
+    jobs: int = 1,
+    *,
+    progress: bool | None = None,
+) -> Scorecard:
+    """Audit ``model`` on ``data`` with ``probes`` (default: every installed probe).
+
+    ``model`` is anything :func:`auditkit.wrap` accepts, or None to audit the
+    stored predictions the data names. The same seed, model and data give the
+    same scorecard, timestamps and durations aside. Probe failures never abort
+    the audit; user mistakes (bad data, unknown probe) raise ``AuditkitError``
+    before any probe runs.
+    """
+    if jobs < 1:
+        raise AuditkitError(f"jobs must be at least 1; got {jobs}")
+    session = AuditSession(model, data, seed=seed, config=config)
+    selected = resolve_probes(probes, session.config.probe_settings)
+    show = sys.stderr.isatty() if progress is None else progress
+    results = _run_all(session, selected, jobs, show)
+    return session.scorecard(results)
+
+
+def _run_all(session: AuditSession, probes: list[Probe], jobs: int, show: bool) -> list[ProbeResult]:
+    from threadpoolctl import threadpool_limits
+
+    import os
+
+    # Parallel probes each fit models; left alone, every one of them would start
+    # one OpenMP/BLAS thread per core and they would starve each other.
+    limit = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
+    with threadpool_limits(limits=limit), _Progress(len(probes), show) as bar:
+        if jobs == 1:
+            results = []
+            for probe in probes:
+                bar.start(probe.name)
+                results.append(session.run(probe))
+                bar.advance()
+            return results
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(session.run, probe) for probe in probes]
+            out = []
+            for fut in futures:
+                out.append(fut.result())
+                bar.advance()
+            return out
+
+
+class _Progress:
+    """A rich progress bar on a terminal; nothing at all otherwise."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total = total
+        self.enabled = enabled and total > 0
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.progress import Progress
+
+            from rich.console import Console
+
+            self._progress = Progress(console=Console(stderr=True), transient=True)
+            self._progress.__enter__()
+            self._task = self._progress.add_task("auditing", total=self.total)
+        return self
+
+    def start(self, name: str) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, description=f"probe {name}")
+
+    def advance(self) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
