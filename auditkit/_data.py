@@ -231,7 +231,7 @@ class AuditData:
                 "drop or label those rows before auditing"
             )
         if y.nunique() < 2:
-            only = y.iloc[0]
+            only = y.iloc[0].item() if hasattr(y.iloc[0], "item") else y.iloc[0]
             raise DataError(
                 f"target column {self.target!r} has a single class ({only!r}) in all "
                 f"{len(y)} rows; an audit needs at least two outcomes"

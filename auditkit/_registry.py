@@ -94,6 +94,15 @@ def resolve_probes(
             probe = item.with_settings(**settings.get(item.name, {})) if item.name in settings else item
         elif isinstance(item, type) and issubclass(item, Probe):
             probe = item(**settings.get(item.name, {}))
+        elif isinstance(item, str) and probes is None:
+            # Everything installed was asked for: one broken third-party probe
+            # is reported as that probe's error, and the others still run.
+            try:
+                probe = load_probe(item, **settings.get(item, {}))
+            except ProbeConfigError:
+                raise
+            except Exception as exc:
+                probe = _Unloadable(item, f"the probe could not be loaded: {type(exc).__name__}: {exc}")
         elif isinstance(item, str):
             probe = load_probe(item, **settings.get(item, {}))
         else:
@@ -103,3 +112,14 @@ def resolve_probes(
         seen.add(probe.name)
         out.append(probe)
     return out
+
+
+class _Unloadable(Probe):
+    """Stands in for an installed probe whose code failed to import."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name  # type: ignore[misc]
+        self._reason = reason
+
+    def run(self, ctx: Any) -> Any:
+        raise RuntimeError(self._reason)

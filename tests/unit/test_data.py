@@ -1,0 +1,160 @@
+"""AuditData: roles, kinds, and a clear error for every user mistake."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from auditkit import AuditData, DataError, infer_kind
+
+
+def frame(n: int = 40) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {
+            "customer_id": np.arange(1000, 1000 + n),
+            "amount": rng.normal(size=n),
+            "city": rng.choice(["Oslo", "Lima", "Pune"], size=n),
+            "flag": rng.random(n) > 0.5,
+            "when": pd.date_range("2024-01-01", periods=n, freq="D"),
+            "note": [f"customer wrote a long complaint number {i} today" for i in range(n)],
+            "y": np.tile([0, 1], n // 2),
+        }
+    )
+
+
+def test_kinds_are_inferred_for_every_column() -> None:
+    data = AuditData(frame(), target="y")
+    assert data.kinds == {
+        "customer_id": "identifier",
+        "amount": "numeric",
+        "city": "categorical",
+        "flag": "boolean",
+        "when": "datetime",
+        "note": "text",
+        "y": "numeric",
+    }
+
+
+def test_text_dates_and_string_ids_are_recognised() -> None:
+    n = 30
+    s_dates = pd.Series([f"2024-03-{(i % 28) + 1:02d}" for i in range(n)], name="signup")
+    s_ids = pd.Series([f"A{i:05d}" for i in range(n)], name="ticket")
+    assert infer_kind(s_dates) == "datetime"
+    assert infer_kind(s_ids) == "identifier"
+    # Twelve distinct integers out of twelve rows are not enough to call a key.
+    assert infer_kind(pd.Series(range(12), name="age")) == "numeric"
+
+
+def test_kind_overrides_win_and_are_validated() -> None:
+    data = AuditData(frame(), target="y", kinds={"customer_id": "categorical"})
+    assert data.kinds["customer_id"] == "categorical"
+    with pytest.raises(DataError, match="kind 'number' for column 'amount'"):
+        AuditData(frame(), target="y", kinds={"amount": "number"})
+    with pytest.raises(DataError, match="'nope', which is not in the audit data"):
+        AuditData(frame(), target="y", kinds={"nope": "numeric"})
+
+
+def test_roles_are_excluded_from_features() -> None:
+    df = frame().assign(pred=0, score=0.5)
+    data = AuditData(df, target="y", ids="customer_id", time="when", ignore=["note"], prediction="pred", score="score")
+    assert data.features == ("amount", "city", "flag")
+    assert list(data.X.columns) == ["amount", "city", "flag"]
+    assert data.y.name == "y"
+
+
+def test_task_follows_the_target() -> None:
+    df = frame()
+    assert AuditData(df, target="y").task == "binary"
+    assert AuditData(df.assign(c=np.tile(["a", "b", "c", "d"], 10)), target="c").task == "multiclass"
+    assert AuditData(df, target="amount").task == "regression"
+    grades = df.assign(g=np.arange(40) % 20)  # 0-20 grades: a quantity, not 20 classes
+    assert AuditData(grades, target="g").task == "regression"
+
+
+def test_positive_class_is_the_last_sorted_label(adult_train: pd.DataFrame) -> None:
+    data = AuditData(adult_train.head(500), target="income")
+    assert list(data.classes) == ["<=50K", ">50K"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"target": "missing"}, "target column 'missing' is not in the audit data"),
+        ({"target": "y", "sensitive": ["gender"]}, "sensitive column 'gender' is not in the audit data"),
+        ({"target": "y", "time": "ts"}, "time column 'ts' is not in the audit data"),
+        ({"target": "y", "ids": "uid"}, "ids column 'uid' is not in the audit data"),
+        ({"target": "y", "prediction": "p"}, "prediction column 'p' is not in the audit data"),
+        ({"target": "y", "prediction": "y"}, "prediction column 'y' is the target itself"),
+        ({"target": "y", "costs": {"fp": 1}}, "binary costs need both 'fp' and 'fn'"),
+        ({"target": "y", "costs": {"fp": 1, "fn": "ten"}}, "cost 'fn' must be a number"),
+        ({"target": "y", "costs": "city"}, "costs column 'city' must be numeric"),
+        ({"target": "y", "costs": [[0, 1, 2], [1, 0, 3]]}, "cost matrix must be square"),
+    ],
+)
+def test_mistakes_name_the_column_and_the_problem(kwargs: dict, message: str) -> None:
+    with pytest.raises(DataError, match=message):
+        AuditData(frame(), **kwargs)
+
+
+def test_empty_frame_is_refused() -> None:
+    with pytest.raises(DataError, match="empty: it has 0 rows"):
+        AuditData(frame().iloc[:0], target="y")
+
+
+def test_single_class_target_is_refused() -> None:
+    with pytest.raises(DataError, match="single class \\(1\\) in all 40 rows"):
+        AuditData(frame().assign(y=1), target="y")
+
+
+def test_missing_target_values_are_refused() -> None:
+    df = frame().astype({"y": float})
+    df.loc[3, "y"] = np.nan
+    with pytest.raises(DataError, match="target column 'y' has 1 missing value"):
+        AuditData(df, target="y")
+
+
+def test_duplicated_column_names_are_refused() -> None:
+    df = pd.concat([frame(), frame()[["amount"]]], axis=1)
+    with pytest.raises(DataError, match="duplicated column names: 'amount'"):
+        AuditData(df, target="y")
+
+
+def test_reference_with_other_columns_is_refused() -> None:
+    with pytest.raises(DataError, match="different columns .* missing 'city'"):
+        AuditData(frame(), target="y", reference=frame().drop(columns="city"))
+    with pytest.raises(DataError, match="extra 'bonus'"):
+        AuditData(frame(), target="y", reference=frame().assign(bonus=1))
+    ok = AuditData(frame().assign(pred=1), target="y", prediction="pred", reference=frame())
+    assert ok.reference is not None and len(ok.reference) == 40
+
+
+def test_the_users_frame_is_never_touched() -> None:
+    df = frame()
+    before = df.copy()
+    data = AuditData(df, target="y", sensitive="city")
+    pd.testing.assert_frame_equal(df, before)
+    # ...and a change the user makes afterwards does not leak into the audit.
+    df.loc[0, "amount"] = 1e9
+    assert data.frame.loc[0, "amount"] == before.loc[0, "amount"]
+
+
+def test_numpy_and_arrow_input_are_accepted() -> None:
+    X = np.arange(60, dtype=float).reshape(30, 2)
+    y = np.tile([0, 1], 15)
+    data = AuditData(X, target=y)
+    assert data.features == ("x0", "x1") and data.target == "target"
+    pa = pytest.importorskip("pyarrow")
+    table = pa.Table.from_pandas(frame())
+    assert AuditData(table, target="y").n_rows == 40
+    with pytest.raises(DataError, match="must be a pandas, polars or pyarrow table"):
+        AuditData([1, 2, 3], target="y")
+
+
+def test_digest_is_stable_and_sensitive_to_content() -> None:
+    a = AuditData(frame(), target="y")
+    b = AuditData(frame(), target="y")
+    c = AuditData(frame().assign(amount=lambda d: d.amount + 1e-9), target="y")
+    assert a.sha256 == b.sha256 != c.sha256
+    assert a.describe() == {"rows": 40, "columns": 7, "target": "y", "sensitive": [], "sha256": a.sha256}
