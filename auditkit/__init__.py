@@ -9,11 +9,12 @@ stored predictions) and produce an audit scorecard::
     print(auditkit.render_terminal(card))
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _version
 
 try:
-    __version__ = version("auditkit")
-except PackageNotFoundError:  # running from a checkout that was never installed
+    __version__ = _version("auditkit")
+except _PackageNotFoundError:  # running from a checkout that was never installed
     __version__ = "0.0.0+unknown"
 
 from auditkit._config import load_config

@@ -61,7 +61,14 @@ class FunctionModel(Model):
             model.classes = np.asarray(data.classes)
         if model.output is None:
             sample = data.X.iloc[: min(len(data.X), 64)]
-            model.output = _infer_function_output(model._call(sample), model.capabilities.task, model.classes)
+            try:
+                first = model._call(sample)
+            except Exception:
+                # The model fails on the audit data itself: every probe that asks
+                # it for predictions reports that failure, so let them all run.
+                model.capabilities = Capabilities(task=model.capabilities.task, probabilities=True, queryable=True)
+                return model
+            model.output = _infer_function_output(first, model.capabilities.task, model.classes)
         model.capabilities = Capabilities(
             task=model.capabilities.task,
             probabilities=model.output in ("scores", "probabilities"),

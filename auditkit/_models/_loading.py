@@ -73,8 +73,12 @@ def _load_torchscript(path: Path) -> Any:
         import torch
     except ImportError:
         raise missing_dependency("torch", "torch", "loading a TorchScript model") from None
+    import warnings
+
     try:
-        return torch.jit.load(str(path), map_location="cpu")
+        with warnings.catch_warnings():  # newer torch deprecates TorchScript; the files still load
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return torch.jit.load(str(path), map_location="cpu")
     except Exception as exc:
         raise ModelFileError(
             f"cannot load {path.name} as TorchScript (save it with torch.jit.save): {type(exc).__name__}"

@@ -32,7 +32,8 @@ def default_to_tensor(X: pd.DataFrame, dtype: Any, device: Any) -> torch.Tensor:
             f"column {bad[0]!r} has dtype {X[bad[0]].dtype}, which the default torch input "
             "conversion cannot turn into numbers; pass wrap(module, to_tensor=...)"
         )
-    return torch.as_tensor(X.to_numpy(dtype=np.float64), dtype=dtype, device=device)
+    # A copy: under copy-on-write pandas hands out read-only arrays, which torch warns about.
+    return torch.tensor(np.array(X.to_numpy(dtype=np.float64)), dtype=dtype, device=device)
 
 
 class TorchModel(Model):
@@ -203,8 +204,6 @@ class _TorchLearner(Learner):
         return clone
 
     def update(self, X: pd.DataFrame, y: np.ndarray) -> None:
-        import torch
-
         model = self._copy()
         inputs = model._tensor(X)
         self._module.train()
@@ -215,7 +214,6 @@ class _TorchLearner(Learner):
         loss.backward()
         self._optimizer.step()
         self._module.eval()
-        del torch
 
     def model(self) -> Model:
         return self._copy()
@@ -259,7 +257,3 @@ def _module_dtype(module: Any) -> Any:
         if p.is_floating_point():
             return p.dtype
     return torch.float32
-
-
-def _task_from(raw_width: int) -> Task:
-    return "binary" if raw_width <= 2 else "multiclass"

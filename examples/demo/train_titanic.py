@@ -4,9 +4,9 @@ known after the ship sank. The audit (``make demo``) is meant to catch that.
 
 Writes to the folder given as the first argument (default ``demo-out``):
 ``titanic_model.skops`` (a scikit-learn pipeline, loadable safely with skops),
-``titanic_train.csv`` and ``titanic_audit.csv`` (a stratified 70/30 split; the
-audit file also carries the model's stored predictions ``vendor_label`` and
-``vendor_score``, to audit them without the model).
+``titanic_train.csv`` and ``titanic_audit.csv`` (a stratified 70/30 split), and
+``titanic_vendor_scores.csv``: the audit rows with the model's stored
+predictions ``vendor_label`` and ``vendor_score``, to audit them without the model.
 """
 
 from __future__ import annotations
@@ -49,13 +49,17 @@ def main(out: Path) -> None:
     frame["boat"] = frame["boat"].astype(str).where(frame["boat"].notna())
     train, test = train_test_split(frame, test_size=0.3, stratify=frame["survived"], random_state=0)
     model = build_model().fit(train[NUMERIC + CATEGORICAL], train["survived"])
-    audit = test.copy()
-    audit["vendor_score"] = model.predict_proba(audit[NUMERIC + CATEGORICAL])[:, 1].round(6)
-    audit["vendor_label"] = (audit["vendor_score"] >= 0.5).astype(int)
+    vendor = test.copy()
+    vendor["vendor_score"] = model.predict_proba(vendor[NUMERIC + CATEGORICAL])[:, 1].round(6)
+    vendor["vendor_label"] = (vendor["vendor_score"] >= 0.5).astype(int)
     sio.dump(model, out / "titanic_model.skops")
     train.to_csv(out / "titanic_train.csv", index=False)
-    audit.to_csv(out / "titanic_audit.csv", index=False)
-    print(f"trained on {len(train)} passengers; wrote {out}/titanic_model.skops, titanic_train.csv, titanic_audit.csv")
+    test.to_csv(out / "titanic_audit.csv", index=False)
+    vendor.to_csv(out / "titanic_vendor_scores.csv", index=False)
+    print(
+        f"trained on {len(train)} passengers; wrote {out}/titanic_model.skops, "
+        "titanic_train.csv, titanic_audit.csv, titanic_vendor_scores.csv"
+    )
 
 
 if __name__ == "__main__":

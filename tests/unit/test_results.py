@@ -1,0 +1,113 @@
+"""Frozen results, the JSON contract and its schema, and the scoring rule."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import jsonschema
+import numpy as np
+import pytest
+
+import auditkit
+from auditkit import Condition, Finding, ProbeResult, Scorecard, Severity
+from auditkit._scoring import grade, overall_score, probe_score
+
+
+def _card(*results: ProbeResult) -> Scorecard:
+    return Scorecard(
+        seed=3,
+        created_at="2026-01-01T00:00:00+00:00",
+        model={"kind": "sklearn", "task": "binary"},
+        data={"rows": 10, "columns": 3, "target": "y", "sensitive": ["sex"], "sha256": "0" * 64},
+        score=overall_score(results),
+        grade=grade(overall_score(results)),
+        passed=True,
+        policy={"fail_on": "high"},
+        probes=results,
+        auditkit_version="0.1.0",
+    )
+
+
+def test_severities_are_ordered_and_parsed() -> None:
+    assert Severity.INFO < Severity.LOW < Severity.MEDIUM < Severity.HIGH < Severity.CRITICAL
+    assert Severity.parse("HIGH") is Severity.HIGH
+    with pytest.raises(auditkit.ProbeConfigError, match="unknown severity 'severe'"):
+        Severity.parse("severe")
+
+
+def test_findings_are_frozen_and_json_ready() -> None:
+    f = Finding(
+        code="group_gap",
+        severity="high",
+        message="Selection rate of 'Female' is 0.11 against 0.31 (ratio 0.36, threshold 0.80).",
+        features=["sex"],
+        slice=[{"feature": "sex", "op": "==", "value": np.str_("Female")}],
+        metrics={"ratio": np.float64(0.36), "n": np.int64(5421), "nan": float("nan")},
+        examples=[np.arange(3)],
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        f.message = "changed"  # type: ignore[misc]
+    d = f.to_dict()
+    assert d["metrics"] == {"ratio": 0.36, "n": 5421, "nan": None}
+    assert d["slice"] == [{"feature": "sex", "op": "==", "value": "Female"}]
+    assert d["examples"] == [[0, 1, 2]]
+    assert Finding.from_dict(json.loads(json.dumps(d))) == f
+    with pytest.raises(ValueError, match="unknown slice operator"):
+        Condition("age", "=~", 3)
+
+
+def test_scorecards_round_trip_and_validate() -> None:
+    finding = Finding(code="leak", severity="critical", message="Feature 'boat' leaks.", features=("boat",))
+    card = _card(
+        ProbeResult(name="target_leakage", status="failed", score=0.0, findings=(finding,), metrics={"auc": 0.99}),
+        ProbeResult(name="nan_injection", status="skipped", reason="needs a model it can query"),
+    )
+    text = auditkit.render_json(card)
+    auditkit.validate_scorecard(json.loads(text))
+    again = auditkit.scorecard_from_json(text)
+    assert again.to_dict() == card.to_dict()
+
+
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        lambda d: d.pop("seed"),
+        lambda d: d.update(grade="E"),
+        lambda d: d["probes"][0].update(status="crashed"),
+        lambda d: d["probes"][0]["findings"][0].update(severity="severe"),
+        lambda d: d["probes"][0]["findings"][0].update(slice=[{"feature": "a", "op": "~", "value": 1}]),
+        lambda d: d["probes"][1].update(reason=None),
+    ],
+)
+def test_the_schema_rejects_broken_scorecards(breakage) -> None:
+    finding = Finding(code="leak", severity="high", message="m", slice=(Condition("a", "<", 1),))
+    card = _card(
+        ProbeResult(name="p", status="failed", score=35, findings=(finding,)),
+        ProbeResult(name="q", status="error", reason="boom"),
+    )
+    doc = json.loads(auditkit.render_json(card))
+    auditkit.validate_scorecard(doc)
+    breakage(doc)
+    with pytest.raises(jsonschema.ValidationError):
+        auditkit.validate_scorecard(doc)
+
+
+def test_the_weakest_probe_bounds_the_score() -> None:
+    def f(sev: str) -> Finding:
+        return Finding(code="x", severity=sev, message="m")
+
+    assert probe_score([]) == 100
+    assert probe_score([f("info")]) == 100
+    assert probe_score([f("low")]) == 85
+    assert probe_score([f("medium"), f("low"), f("info")]) == 60  # one further finding at low or above
+    assert probe_score([f("critical")]) == 0
+    results = [
+        ProbeResult(name="a", status="passed", score=100),
+        ProbeResult(name="b", status="failed", score=35),
+        ProbeResult(name="c", status="error", reason="boom"),
+        ProbeResult(name="d", status="skipped", reason="n/a"),
+    ]
+    assert overall_score(results) == 35  # not the mean (67.5): one failing area is not hidden
+    assert overall_score(results[2:]) == 0
+    assert [grade(s) for s in (100, 90, 89.9, 75, 60, 40, 39.9)] == ["A", "A", "B", "B", "C", "D", "F"]
