@@ -96,16 +96,14 @@ def infer_kind(series: pd.Series, name: str | None = None) -> ColumnKind:
         return "categorical"
     if len(nonnull) == 0:
         return "categorical"
-    values = nonnull.astype(str)
-    sample = values.iloc[: min(200, len(values))]
+    sample = nonnull.iloc[: min(200, len(nonnull))].astype(str)
     if _parses_as_dates(sample):
         return "datetime"
-    unique = values.nunique()
-    if n >= _MIN_ROWS_FOR_IDENTIFIER and unique == len(nonnull) == n and (
-        _looks_like_id_name(name) or sample.str.count(" ").mean() < 2
-    ):
+    unique = nonnull.nunique()
+    wordy = sample.str.count(" ").mean() >= 2
+    if n >= _MIN_ROWS_FOR_IDENTIFIER and unique == len(nonnull) == n and (_looks_like_id_name(name) or not wordy):
         return "identifier"
-    if unique > 0.5 * len(nonnull) and sample.str.count(" ").mean() >= 2:
+    if unique > 0.5 * len(nonnull) and wordy:
         return "text"
     if n >= _MIN_ROWS_FOR_IDENTIFIER and unique == len(nonnull):
         return "identifier"
