@@ -179,14 +179,27 @@ class Probe:
             )
         return dataclasses.replace(self, **changes)  # type: ignore[type-var]
 
-    def check(self, model: Any, data: AuditData, *, seed: int = 0, fail_on: str = "high") -> ProbeResult:
+    def check(
+        self, model: Any, data: AuditData, *, seed: int | None = None, fail_on: str | None = None
+    ) -> ProbeResult:
         """Run this probe alone and raise ``AssertionError`` when it fails the gate.
 
         The plain-Python way to use a probe as a test; the pytest plugin builds on it.
+        ``seed`` and ``fail_on`` default to 0 and "high". Inside a test made by
+        ``auditkit.testing.parametrize_with_probes`` they default to the run's
+        ``--audit-seed`` and gate, and the probe runs in the run's shared audit
+        of this (model, data), so its result joins the run's scorecard.
         """
+        __tracebackhide__ = True
+        if _check_runners:
+            handled = _check_runners[-1](self, model, data, seed, fail_on)
+            if handled is not None:
+                return handled
         from auditkit._runner import audit
 
-        card = audit(model, data, probes=[self], seed=seed, config={"fail_on": fail_on})
+        card = audit(
+            model, data, probes=[self], seed=0 if seed is None else seed, config={"fail_on": fail_on or "high"}
+        )
         result = card.probes[0]
         if result.status == "failed":
             raise AssertionError(_failure_text(result))
@@ -201,6 +214,13 @@ class Probe:
         name = cls.__dict__.get("name")
         if name and not (name.isidentifier() and name == name.lower()):
             raise TypeError(f"probe name {name!r} must be snake_case")
+
+
+# Where the pytest plugin hooks into ``Probe.check`` while a test session runs
+# (a stack, because a session can run another one inside it, as pytester does).
+# A runner returns the probe's result, or None for a check outside audit tests.
+CheckRunner = Callable[["Probe", Any, "AuditData", "int | None", "str | None"], "ProbeResult | None"]
+_check_runners: list[CheckRunner] = []
 
 
 def _failure_text(result: ProbeResult) -> str:
