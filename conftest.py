@@ -17,6 +17,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent
 DATA_DIR = ROOT / "examples" / "data"
 
+# The plugin's tests run pytest inside pytest. Declared here because pytest
+# accepts pytest_plugins only in the root conftest.
+pytest_plugins = ["pytester"]
+
 
 def _load_datasets_module():
     spec = importlib.util.spec_from_file_location("auditkit_example_datasets", DATA_DIR / "datasets.py")

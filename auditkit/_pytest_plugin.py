@@ -181,9 +181,18 @@ class AuditRun:
             return
         result = self.run(item, probe, funcargs[MODEL_FIXTURE], funcargs[DATA_FIXTURE], None, None)
         if result.status == "skipped":
-            pytest.skip(result.reason or "the probe does not apply")
+            _skip(item, result)
         if result.status == "error":
             pytest.fail(ERROR_TEXT.format(name=result.name, reason=result.reason), pytrace=False)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+        report = yield
+        # A skip raised here would be reported at this file's line; point it at the test.
+        if report.skipped and item.stash.get(_SKIPPED_KEY, False) and isinstance(report.longrepr, tuple):
+            path, line = item.reportinfo()[:2]
+            report.longrepr = (str(path), (line or 0) + 1, report.longrepr[2])
+        return report
 
     def check(self, probe: Probe, model: Any, data: AuditData, seed: int | None, fail_on: str | None) -> ProbeResult | None:
         """``Probe.check`` inside an audit test: run in the shared session, then judge."""
@@ -193,7 +202,7 @@ class AuditRun:
             return None
         result = self.run(item, probe, model, data, seed, fail_on)
         if result.status == "skipped":
-            pytest.skip(result.reason or "the probe does not apply")
+            _skip(item, result)
         if result.status == "error":
             pytest.fail(ERROR_TEXT.format(name=result.name, reason=result.reason), pytrace=False)
         if result.status == "failed":
@@ -305,6 +314,14 @@ class AuditRun:
             terminalreporter.write_line(f"scorecard written to {self.json_written}")
         for line in self.gate_failures:
             terminalreporter.write_line(f"auditkit gate: FAILED - {line}", red=True, bold=True)
+
+
+_SKIPPED_KEY = pytest.StashKey[bool]()
+
+
+def _skip(item: pytest.Item, result: ProbeResult) -> None:
+    item.stash[_SKIPPED_KEY] = True
+    pytest.skip(result.reason or "the probe does not apply")
 
 
 def _is_probe(obj: Any) -> bool:
