@@ -17,8 +17,9 @@ try:
 except _PackageNotFoundError:  # running from a checkout that was never installed
     __version__ = "0.0.0+unknown"
 
-from auditkit._config import load_config
+from auditkit._config import find_config, load_config
 from auditkit._data import AuditData, ColumnKind, infer_kind
+from auditkit._diff import ScorecardDiff, diff_scorecards, render_diff_markdown, render_diff_terminal
 from auditkit._errors import (
     AuditkitError,
     DataError,
@@ -31,10 +32,18 @@ from auditkit._errors import (
     UntrustedModelError,
 )
 from auditkit._models import Capabilities, Learner, Model, Predictions, load_model, wrap
-from auditkit._policy import AuditConfig, GatePolicy
+from auditkit._policy import AuditConfig, GatePolicy, Waiver
 from auditkit._probe import AuditContext, Evidence, Needs, Probe, require
 from auditkit._registry import ProbeInfo, available_probes, load_probe
-from auditkit._report import render_json, render_terminal, scorecard_from_json, validate_scorecard
+from auditkit._report import (
+    render_html,
+    render_json,
+    render_junit,
+    render_markdown,
+    render_terminal,
+    scorecard_from_json,
+    validate_scorecard,
+)
 from auditkit._results import Condition, Finding, ProbeResult, Scorecard, Severity
 from auditkit._runner import AuditSession, audit
 
@@ -64,17 +73,26 @@ __all__ = [
     "ProbeResult",
     "ProbeSkipped",
     "Scorecard",
+    "ScorecardDiff",
     "Severity",
     "UnknownProbeError",
     "UntrustedModelError",
+    "Waiver",
     "__version__",
     "audit",
     "available_probes",
+    "diff_scorecards",
+    "find_config",
     "infer_kind",
     "load_config",
     "load_model",
     "load_probe",
+    "render_diff_markdown",
+    "render_diff_terminal",
+    "render_html",
     "render_json",
+    "render_junit",
+    "render_markdown",
     "render_terminal",
     "require",
     "scorecard_from_json",

@@ -1,7 +1,11 @@
-"""The auditor's command line: ``auditkit run`` and ``auditkit probes``.
+"""The auditor's command line: ``auditkit run``, ``report``, ``diff`` and ``probes``.
 
-Exit codes: 0 the audit passed the gate, 1 the gate failed, 2 bad usage or
-input (one line on stderr, no report written), 3 an internal error of auditkit.
+Exit codes: 0 the audit passed the gate, 1 the gate failed (for ``diff
+--fail-on-new``: a regression appeared), 2 bad usage or input (one line on
+stderr, no report written), 3 an internal error of auditkit.
+
+Without ``--config``, the policy is ``[tool.auditkit]`` of the nearest
+pyproject.toml, looking upwards from the working directory.
 """
 
 from __future__ import annotations
@@ -49,11 +53,33 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--jobs", type=int, default=1, help="probes run in parallel")
     run.add_argument("--json", metavar="FILE", help="write the JSON scorecard here")
+    _report_options(run)
     run.add_argument("--fail-on", metavar="SEVERITY", help="info, low, medium, high or critical (default high)")
     run.add_argument("--trust-model-file", action="store_true", help="allow model files that can run code")
 
+    report = sub.add_parser("report", help="render a saved JSON scorecard as HTML, Markdown or JUnit XML")
+    report.add_argument("scorecard", metavar="SCORECARD", help="a JSON scorecard written by 'auditkit run --json'")
+    _report_options(report)
+
+    diff = sub.add_parser("diff", help="compare two JSON scorecards: new, fixed and changed findings")
+    diff.add_argument("baseline", metavar="BASELINE", help="the scorecard to compare against")
+    diff.add_argument("current", metavar="CURRENT", help="the scorecard of the change")
+    diff.add_argument("--markdown", metavar="FILE", help="write the diff as Markdown here")
+    diff.add_argument(
+        "--fail-on-new",
+        metavar="SEVERITY",
+        help="exit 1 when a new finding at or above SEVERITY appears (or one rises to it, or a probe "
+        "that ran in the baseline errors now)",
+    )
+
     sub.add_parser("probes", help="list every installed probe")
     return p
+
+
+def _report_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report here")
+    p.add_argument("--markdown", metavar="FILE", help="write a Markdown summary here (for a PR comment)")
+    p.add_argument("--junit", metavar="FILE", help="write JUnit XML here (one testcase per probe)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,6 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.command == "probes":
             return _cmd_probes()
+        if args.command == "report":
+            return _cmd_report(args)
+        if args.command == "diff":
+            return _cmd_diff(args)
         return _cmd_run(args)
     except (_UsageError, AuditkitError) as exc:
         print(f"auditkit: error: {_one_line(exc)}", file=sys.stderr)
@@ -117,10 +147,9 @@ def _costs(args: argparse.Namespace) -> Any:
 def _cmd_run(args: argparse.Namespace) -> int:
     from auditkit._config import load_config
     from auditkit._data import AuditData
-    from auditkit._io import read_table, write_atomic
+    from auditkit._io import read_table
     from auditkit._models import load_model
-    from auditkit._policy import AuditConfig
-    from auditkit._report import render_json, render_terminal
+    from auditkit._report import render_terminal
     from auditkit._results import Severity
     from auditkit._runner import audit
 
@@ -128,9 +157,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise _UsageError("--score-column goes with --prediction-column")
     if args.jobs < 1:
         raise _UsageError("--jobs must be at least 1")
-    if args.json:
-        _check_writable(args.json)
-    config = load_config(args.config) if args.config else AuditConfig()
+    outputs = _outputs(args, include_json=True)
+    config = load_config(args.config)  # without --config: [tool.auditkit] of the nearest pyproject.toml
     if args.fail_on:
         from dataclasses import replace
 
@@ -150,12 +178,99 @@ def _cmd_run(args: argparse.Namespace) -> int:
         costs=_costs(args),
     )
     card = audit(model, data, probes=args.probes, config=config, seed=args.seed, jobs=args.jobs)
-    if args.json:
-        write_atomic(args.json, render_json(card))
+    written = _write_reports(card, outputs)
     sys.stdout.write(render_terminal(card, color=sys.stdout.isatty()))
-    if args.json:
-        print(f"scorecard written to {args.json}")
+    for line in written:
+        print(line)
     return EXIT_PASSED if card.passed else EXIT_FAILED
+
+
+_FORMATS = ("json", "html", "markdown", "junit")
+_WHAT = {"json": "scorecard", "html": "HTML report", "markdown": "Markdown summary", "junit": "JUnit XML"}
+
+
+def _outputs(args: argparse.Namespace, *, include_json: bool = False) -> dict[str, str]:
+    """The report files asked for, each checked before any work is done: a bad
+    path is a usage error (exit 2) and no report is written at all."""
+    asked = {fmt: getattr(args, fmt) for fmt in _FORMATS if (include_json or fmt != "json") and getattr(args, fmt, None)}
+    seen: dict[str, str] = {}
+    for fmt, path in asked.items():
+        _check_writable(path)
+        key = os.path.abspath(path)
+        if key in seen:
+            raise _UsageError(f"--{seen[key]} and --{fmt} both write {path!r}; give each report its own file")
+        seen[key] = fmt
+    return asked
+
+
+def _write_reports(card: Any, outputs: dict[str, str]) -> list[str]:
+    """Render every report first, then write each atomically: a renderer that
+    fails leaves no file behind, and a reader never sees half of one."""
+    from auditkit._io import write_atomic
+    from auditkit._report import render_html, render_json, render_junit, render_markdown
+
+    renderers = {"json": render_json, "html": render_html, "markdown": render_markdown, "junit": render_junit}
+    texts = {fmt: renderers[fmt](card) for fmt in outputs}
+    lines = []
+    for fmt, path in outputs.items():
+        write_atomic(path, texts[fmt])
+        lines.append(f"{_WHAT[fmt]} written to {path}")
+    return lines
+
+
+def _read_scorecard(path: str) -> Any:
+    """A saved scorecard, checked against the schema; a bad file is one line, exit 2."""
+    import json
+
+    import jsonschema
+
+    from auditkit._report import validate_scorecard
+    from auditkit._results import Scorecard
+
+    p = Path(path)
+    if not p.is_file():
+        raise _UsageError(f"scorecard {path!r} does not exist" if not p.exists() else f"scorecard {path!r} is not a file")
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise _UsageError(f"{p.name} is not JSON: {exc}") from None
+    try:
+        validate_scorecard(doc)
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(x) for x in exc.absolute_path) or "the top level"
+        raise _UsageError(f"{p.name} is not an auditkit scorecard: at {where}: {exc.message}") from None
+    return Scorecard.from_dict(doc)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from auditkit._report import render_terminal
+
+    outputs = _outputs(args)
+    card = _read_scorecard(args.scorecard)
+    written = _write_reports(card, outputs)
+    sys.stdout.write(render_terminal(card, color=sys.stdout.isatty()))
+    for line in written:
+        print(line)
+    return EXIT_PASSED  # re-rendering is not a gate; 'auditkit run' is
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from auditkit._diff import diff_scorecards, render_diff_markdown, render_diff_terminal
+    from auditkit._io import write_atomic
+    from auditkit._results import Severity
+
+    fail_on_new = Severity.parse(args.fail_on_new) if args.fail_on_new else None
+    if args.markdown:
+        _check_writable(args.markdown)
+    diff = diff_scorecards(_read_scorecard(args.baseline), _read_scorecard(args.current))
+    if args.markdown:
+        write_atomic(args.markdown, render_diff_markdown(diff, fail_on_new=fail_on_new))
+    sys.stdout.write(render_diff_terminal(diff, color=sys.stdout.isatty(), fail_on_new=fail_on_new))
+    if args.markdown:
+        print(f"Markdown diff written to {args.markdown}")
+    if fail_on_new is not None and diff.regressions(fail_on_new):
+        return EXIT_FAILED
+    return EXIT_PASSED
 
 
 def _check_writable(path: str) -> None:

@@ -13,6 +13,15 @@ from auditkit._errors import DataError, missing_dependency
 __all__ = ["read_table", "write_atomic"]
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()  # read once, at import: os.umask can only be read by setting it
+
+
 def write_atomic(path: str | os.PathLike[str], text: str | bytes) -> Path:
     """Write to a temporary file beside ``path`` and rename it into place:
     a reader sees the old file or the whole new one, never a torn one."""
@@ -23,6 +32,9 @@ def write_atomic(path: str | os.PathLike[str], text: str | bytes) -> Path:
     data = text.encode("utf-8") if isinstance(text, str) else text
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
     try:
+        # mkstemp makes the file private (0600); a report is meant to be read
+        # by others (CI artefacts, a web server), so give it the usual mode.
+        os.chmod(tmp, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

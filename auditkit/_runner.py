@@ -64,7 +64,7 @@ class AuditSession:
 
     def judge(self, name: str, evidence: Evidence, duration: float, seed: int) -> ProbeResult:
         findings = tuple(evidence.findings)
-        failed = any(self.config.policy.fails(f) for f in findings)
+        failed = any(self.config.policy.fails(f, probe=name) for f in findings)
         score = probe_score(findings) if evidence.score is None else float(evidence.score)
         return ProbeResult(
             name=name,
@@ -85,11 +85,7 @@ def build_scorecard(
     results: tuple[ProbeResult, ...], model: Model, data: AuditData, seed: int, policy: GatePolicy
 ) -> Scorecard:
     score = overall_score(results)
-    passed = not any(r.status == "failed" for r in results)
-    if policy.fail_on_error and any(r.status == "error" for r in results):
-        passed = False
-    if score < policy.min_score:
-        passed = False
+    passed = policy.passes(results)
     return Scorecard(
         auditkit_version=__version__,
         seed=seed,

@@ -1,6 +1,18 @@
-"""Renderers: one pure function per format, each taking a Scorecard."""
+"""Renderers: one pure function per format, each taking a Scorecard and returning a string."""
 
+from auditkit._report._html import render_html
 from auditkit._report._json import load_schema, render_json, scorecard_from_json, validate_scorecard
+from auditkit._report._junit import render_junit
+from auditkit._report._markdown import render_markdown
 from auditkit._report._terminal import render_terminal
 
-__all__ = ["load_schema", "render_json", "render_terminal", "scorecard_from_json", "validate_scorecard"]
+__all__ = [
+    "load_schema",
+    "render_html",
+    "render_json",
+    "render_junit",
+    "render_markdown",
+    "render_terminal",
+    "scorecard_from_json",
+    "validate_scorecard",
+]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 
-from auditkit._results import ProbeResult, Scorecard
+from auditkit._report._common import ShownFinding, expired_waivers, shown_findings
+from auditkit._results import Finding, ProbeResult, Scorecard
 
 __all__ = ["render_terminal"]
 
@@ -12,14 +13,19 @@ _STATUS_STYLE = {"passed": "green", "failed": "bold red", "error": "magenta", "s
 _SEVERITY_STYLE = {"info": "dim", "low": "cyan", "medium": "yellow", "high": "red", "critical": "bold red"}
 
 
-def _worst(result: ProbeResult) -> str:
+def _worst(result: ProbeResult, shown: list[ShownFinding]) -> tuple[str, Finding | None]:
+    """The worst finding the gate still counts (waived ones are only counted)."""
     if result.status in ("error", "skipped"):
-        return result.reason or ""
-    worst = result.worst
-    if worst is None:
-        return "no findings"
-    more = len(result.findings) - 1
-    return f"[{worst.severity.value}] {worst.message}" + (f" (+{more} more)" if more else "")
+        return result.reason or "", None
+    counted = [s for s in shown if not s.waived]
+    waived = len(shown) - len(counted)
+    tail = f", {waived} waived" if waived else ""
+    if not counted:
+        return (f"no findings ({waived} waived)" if waived else "no findings"), None
+    worst = counted[0].finding
+    more = len(counted) - 1
+    extra = f"+{more} more{tail}" if more else tail.lstrip(", ")
+    return f"[{worst.severity.value}] {worst.message}" + (f" ({extra})" if extra else ""), worst
 
 
 def render_terminal(card: Scorecard, *, color: bool = False, width: int = 120) -> str:
@@ -46,9 +52,12 @@ def render_terminal(card: Scorecard, *, color: bool = False, width: int = 120) -
     table.add_column("worst finding", overflow="fold")
     for r in card.probes:
         status = Text(r.status, style=_STATUS_STYLE.get(r.status, ""))
-        worst = Text(_worst(r))
-        if r.worst is not None and r.status in ("passed", "failed"):
-            worst.stylize(_SEVERITY_STYLE.get(r.worst.severity.value, ""), 0, len(r.worst.severity.value) + 2)
+        text, finding = _worst(r, shown_findings(card, r))
+        worst = Text(text)
+        if finding is not None:
+            worst.stylize(_SEVERITY_STYLE.get(finding.severity.value, ""), 0, len(finding.severity.value) + 2)
         table.add_row(r.name, status, "-" if r.score is None else f"{r.score:.0f}", worst)
     console.print(table)
+    for note in expired_waivers(card):
+        console.print(Text(f"note: {note}", style="yellow"))
     return buf.getvalue()

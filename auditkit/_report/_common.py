@@ -1,0 +1,130 @@
+"""What every report format shares: findings with their waiver status, worst-first
+order, slices in words, metrics flattened to a bounded list of numbers."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from auditkit._policy import GatePolicy, WaiverStatus, scorecard_date, waiver_statuses
+from auditkit._results import Condition, Finding, ProbeResult, Scorecard
+
+__all__ = [
+    "ShownFinding",
+    "describe_slice",
+    "expired_waivers",
+    "flatten_metrics",
+    "fmt_number",
+    "shown_findings",
+    "truncate",
+    "verdict",
+]
+
+
+@dataclass(frozen=True)
+class ShownFinding:
+    """A finding as a report shows it: with the waiver that covers it and whether it fails the gate."""
+
+    finding: Finding
+    waiver: WaiverStatus | None
+    fails_gate: bool
+
+    @property
+    def waived(self) -> bool:
+        return self.waiver is not None and self.waiver.active
+
+
+def shown_findings(card: Scorecard, result: ProbeResult) -> list[ShownFinding]:
+    """The probe's findings, worst first (the probe's order among equals)."""
+    statuses = waiver_statuses(card)
+    policy = GatePolicy.from_dict(card.policy)
+    threshold = policy.threshold(result.name)
+    out = []
+    for i, f in enumerate(result.findings):
+        status = statuses.get((result.name, i))
+        waived = status is not None and status.active
+        out.append(ShownFinding(f, status, fails_gate=f.severity >= threshold and not waived))
+    order = sorted(range(len(out)), key=lambda i: (-out[i].finding.severity.rank, i))
+    return [out[i] for i in order]
+
+
+def expired_waivers(card: Scorecard) -> list[str]:
+    """One line for each waiver that has lapsed by the audit's day (matched or not)."""
+    policy = GatePolicy.from_dict(card.policy)
+    day = scorecard_date(card)
+    return [
+        f"waiver for {w.describe()} expired on {w.expires.isoformat()} and no longer waives ({w.reason})"
+        for w in policy.waivers
+        if w.expired(day) and w.expires is not None
+    ]
+
+
+def verdict(card: Scorecard) -> str:
+    return "PASSED" if card.passed else "FAILED"
+
+
+def describe_slice(conditions: tuple[Condition, ...] | None) -> str:
+    if not conditions:
+        return ""
+    return " and ".join(c.describe() for c in conditions)
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "\u2026"
+
+
+def fmt_number(value: Any) -> str:
+    """Numbers as a reader wants them: 4 significant digits, integers whole."""
+    if isinstance(value, bool) or value is None:
+        return "-" if value is None else str(value).lower()
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return f"{value:.4g}"
+    return str(value)
+
+
+def flatten_metrics(metrics: Mapping[str, Any], *, limit: int = 100, max_list: int = 10) -> tuple[list[tuple[str, Any]], int]:
+    """Scalars under dotted keys (``groups.0.selection_rate``), at most ``limit`` of them.
+
+    Lists longer than ``max_list`` (curves, rankings of thousands) are cut to
+    their first items: the JSON scorecard has them whole. Returns the pairs kept
+    and how many cuts were made (a cut list counts once), so a report can say
+    that it shows only part.
+    """
+    kept: list[tuple[str, Any]] = []
+    dropped = 0
+
+    def walk(prefix: str, value: Any, depth: int) -> Iterator[tuple[str, Any]]:
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                yield from walk(f"{prefix}.{k}" if prefix else str(k), v, depth + 1)
+        elif isinstance(value, (list, tuple)):
+            if value and all(not isinstance(v, (Mapping, list, tuple)) for v in value) and len(value) <= 4:
+                # A CI or a pair reads best whole.
+                yield prefix, "[" + ", ".join(fmt_number(v) if not isinstance(v, str) else json.dumps(v) for v in value) + "]"
+                return
+            for i, v in enumerate(value):
+                if i >= max_list:
+                    yield f"{prefix}.\u2026", None  # marks the cut
+                    return
+                yield from walk(f"{prefix}.{i}", v, depth + 1)
+        else:
+            yield prefix, value
+
+    for key, value in walk("", dict(metrics), 0):
+        if key.endswith(".\u2026"):
+            dropped += 1
+            continue
+        if len(kept) < limit:
+            kept.append((key, value))
+        else:
+            dropped += 1
+    return kept, dropped
