@@ -40,7 +40,8 @@ __all__ = [
 MONEY_LEFT = (
     "The current {current_rule} cost {current:.4g} per row ({total:.6g} over {rows} rows); {better_rule} would "
     "cost {better:.4g} per row, {how}. That leaves {saving:.4g} per row on the table ({share:.1%} of the current "
-    "cost, {saving_total:.6g} in total; {conf:.0%} CI {low:.4g} to {high:.4g} per row; reported from {band:.0%}). "
+    "cost, {saving_total:.6g} in total; {conf:.0%} CI {low:.4g} to {high:.4g} per row, reported when the CI's "
+    "lower end reaches {band:.0%} of the current cost). "
     "{changed}"
 )
 CHANGED_DECISIONS = "It changes the decision on {changed} of the {rows} rows."
@@ -67,14 +68,15 @@ BAYES_GAP = (
     "The Bayes threshold {bayes:.4g} = (c_FP - c_TN) / ((c_FP - c_TN) + (c_FN - c_TP)), cost-optimal for "
     "calibrated probabilities, costs {bayes_cost:.4g} per row: {gap:.4g} more ({gap_share:.1%}) than the "
     "cost-optimal threshold {threshold:.6g} found on the scores ({conf:.0%} CI of the gap {low:.4g} to {high:.4g}, "
-    "out of sample; reported from {band:.0%}). The probabilities look miscalibrated: calibrate them "
+    "out of sample; reported when the CI's lower end reaches {band:.0%}). The probabilities look miscalibrated: "
+    "calibrate them "
     "(e.g. scikit-learn's CalibratedClassifierCV) or decide by the empirical threshold."
 )
 BAYES_RULE_GAP = (
     "The Bayes rule for calibrated probabilities (each row positive when its expected cost is lower) costs "
     "{bayes_cost:.4g} per row: {gap:.4g} more ({gap_share:.1%}) than the cost-optimal threshold {threshold:.6g} "
-    "found on the scores ({conf:.0%} CI of the gap {low:.4g} to {high:.4g}, out of sample; reported from "
-    "{band:.0%}). The probabilities look miscalibrated: calibrate them or decide by the empirical threshold."
+    "found on the scores ({conf:.0%} CI of the gap {low:.4g} to {high:.4g}, out of sample; reported when "
+    "the CI's lower end reaches {band:.0%}). The probabilities look miscalibrated: calibrate them or decide by the empirical threshold."
 )
 
 GROUP_SHARE = (
@@ -141,10 +143,16 @@ class CostWeightedErrors(Probe):
     the fifth) with a paired bootstrap interval at ``confidence`` = 0.95
     (``n_bootstrap`` = 1000 resamples; a normal interval above
     ``max_bootstrap_rows`` rows, where the two agree). ``saving_share`` =
-    (0.02, 0.10, 0.25): a saving under 2% of the current cost is within what a
-    re-fit moves anyway; a tenth is a budget line (medium); a quarter means the
-    rule ignores the costs (high). Costing more than a trivial policy is always
-    critical (Bonferroni over the policies compared). A group is flagged when
+    (0.02, 0.10, 0.25): a saving is reported when the interval's lower end
+    reaches 2% of the current cost (less is within what a re-fit moves anyway,
+    and a sample's quirks can make a right threshold look 1-3% off), then
+    sized by its estimate: a tenth is a budget line (medium); a quarter means
+    the rule ignores the costs (high). The same 2% bar, on the interval's lower
+    end, applies to the gap between the Bayes threshold and the empirical
+    optimum (a low finding: a diagnosis, not a loss of its own). Costing more
+    than a trivial policy is always critical (its interval Bonferroni-corrected
+    over the policies compared: a model worse than ignoring every feature
+    should never ship). A group is flagged when
     it pays at least ``group_cost_ratio`` = 1.25 times the average cost per
     row, the reciprocal of the four-fifths rule of disparate impact, with at
     least ``min_group_rows`` = 30 rows and a Benjamini-Hochberg adjusted
@@ -542,8 +550,10 @@ class CostWeightedErrors(Probe):
             metrics.update({m.saving_key: saving,
                             "saving_ci": list(ci["saving"]), "saving_share": share,
                             "saving_total": saving * len(m.current)})
+            # Reported only when the saving is significantly at least the smallest worth acting on
+            # (the CI's lower end clears it), then sized by its estimate.
             severity = _band(share, self.saving_share)
-            if ci["saving"][0] > 0 and severity is not None:
+            if current > 0 and ci["saving"][0] >= self.saving_share[0] * current and severity is not None:
                 findings.append(
                     Finding(
                         code="money_left_on_table",
@@ -569,7 +579,7 @@ class CostWeightedErrors(Probe):
             gap = bayes_cost - better
             gap_share = gap / bayes_cost if bayes_cost > 0 else 0.0
             metrics["bayes_gap"] = {"gap": gap, "ci": list(ci["bayes_gap"]), "share": gap_share}
-            if ci["bayes_gap"][0] > 0 and gap_share >= self.saving_share[0]:
+            if bayes_cost > 0 and ci["bayes_gap"][0] >= self.saving_share[0] * bayes_cost:
                 findings.append(
                     Finding(
                         code="bayes_threshold_miscalibrated",
