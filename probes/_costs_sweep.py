@@ -11,7 +11,7 @@ from typing import Literal
 
 import numpy as np
 
-__all__ = ["best_offset", "downsample", "offset_sweep", "threshold_sweep", "tie_ends"]
+__all__ = ["best_offset", "best_threshold_index", "downsample", "offset_sweep", "threshold_sweep", "tie_ends"]
 
 
 def tie_ends(sorted_values: np.ndarray) -> np.ndarray:
@@ -51,6 +51,17 @@ def threshold_sweep(
     thresholds[0] = np.nextafter(sorted_scores[0], np.inf)
     thresholds[1:] = sorted_scores if len(ends) == n else sorted_scores[ends]
     return thresholds, totals
+
+
+def best_threshold_index(delta: np.ndarray, ends: np.ndarray) -> int:
+    """The index into ``threshold_sweep``'s thresholds of least total cost, without building
+    the sweep: the constant ``base`` does not move the minimum (used once per fold)."""
+    if len(delta) == 0:
+        return 0
+    cum = np.cumsum(delta)
+    totals = cum if len(ends) == len(delta) else cum[ends]
+    k = int(np.argmin(totals))
+    return 0 if totals[k] >= 0 else k + 1  # ties go to fewer positives, as threshold_sweep's argmin does
 
 
 def offset_sweep(

@@ -21,7 +21,14 @@ from probes._costs_spec import (
     resolve_costs,
 )
 from probes._costs_stats import fold_ids, group_costs, paired_intervals
-from probes._costs_sweep import best_offset, downsample, offset_sweep, threshold_sweep, tie_ends
+from probes._costs_sweep import (
+    best_offset,
+    best_threshold_index,
+    downsample,
+    offset_sweep,
+    threshold_sweep,
+    tie_ends,
+)
 
 if TYPE_CHECKING:
     from auditkit import AuditData, Model
@@ -347,10 +354,8 @@ class CostWeightedErrors(Probe):
         sorted_folds = folds[order]
         fold_thresholds = np.empty(self.folds)
         for f in range(self.folds):
-            train = sorted_folds != f
-            base = float(if_neg.sum() - if_neg[folds == f].sum())
-            t, c = threshold_sweep(sorted_scores, np.where(train, delta, 0.0), base, ends)
-            fold_thresholds[f] = t[int(np.argmin(c))]
+            k = best_threshold_index(np.where(sorted_folds != f, delta, 0.0), ends)
+            fold_thresholds[f] = thresholds[k]
         crossfit = np.where(scores >= fold_thresholds[folds], if_pos, if_neg)
         curve_t, curve_c = downsample(thresholds[::-1], totals[::-1] / n, self.curve_points, len(totals) - 1 - best)
         measured.metrics.update(

@@ -26,7 +26,7 @@ from sklearn.svm import LinearSVC
 
 import auditkit
 from probes._costs_spec import NO_COSTS, NO_MULTICLASS_DICT, NO_REGRESSION_COSTS
-from probes._costs_sweep import offset_sweep, threshold_sweep
+from probes._costs_sweep import best_threshold_index, offset_sweep, threshold_sweep, tie_ends
 from probes.cost_weighted_errors import (
     BETTER_THRESHOLD,
     COSTLIER_THAN_TRIVIAL,
@@ -218,6 +218,15 @@ def test_threshold_sweep_prices_every_threshold_exactly(scores: list[int], data)
     assert thresholds[0] > s.max()
     for t, total in zip(thresholds, totals):
         assert total == np.where(s >= t, if_pos, if_neg).sum()
+    # cross-fitting's shortcut: the other folds' best threshold, with this fold's rows zeroed out
+    held_out = np.asarray(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    kept = ~held_out
+    _, kept_totals = threshold_sweep(
+        s[order], np.where(kept[order], (if_pos - if_neg)[order], 0.0), float(if_neg[kept].sum())
+    )
+    assert best_threshold_index(np.where(kept[order], (if_pos - if_neg)[order], 0.0), tie_ends(s[order])) == int(
+        np.argmin(kept_totals)
+    )
 
 
 @pytest.mark.parametrize("kind", ["linear", "squared"])
@@ -463,3 +472,33 @@ def test_skipped_without_costs_and_scorecard_is_json_ready(clean_binary: pd.Data
     doc = json.loads(json.dumps(card.to_dict(), allow_nan=False))
     auditkit.validate_scorecard(doc)
     assert doc["probes"][0]["status"] in ("passed", "failed")
+
+
+def test_cost_matrix_labels_are_matched_or_refused(german_scored: pd.DataFrame) -> None:
+    by_dict = run_probe(None, german_data(german_scored)).metrics
+    # nested lists are read in the order of the model's classes (1, 2), and the report says so
+    positional = run_probe(None, german_data(german_scored), cost_matrix=[[0, 1], [5, 0]]).metrics
+    assert positional["expected_cost"] == by_dict["expected_cost"]
+    assert any("order of the model's classes" in note for note in positional["notes"])
+    # a policy file's table has text keys: "1" names class 1
+    from_toml = auditkit.audit(
+        None, german_data(german_scored, costs=None), probes=["cost_weighted_errors"],
+        config={"probes": {"cost_weighted_errors": {
+            "cost_matrix": {"1": {"1": 0, "2": 1}, "2": {"1": 5, "2": 0}}, "saving_share": [0.02, 0.1, 0.25]}}},
+    ).probes[0]
+    assert from_toml.metrics["expected_cost"] == by_dict["expected_cost"]
+    wrong = auditkit.audit(
+        None, german_data(german_scored, costs=pd.DataFrame([[0, 1], [5, 0]], index=["good", "bad"],
+                                                             columns=["good", "bad"])),
+        probes=["cost_weighted_errors"],
+    ).probes[0]
+    assert wrong.status == "error" and "not the model's classes" in wrong.reason
+
+
+def test_normal_interval_beyond_max_bootstrap_rows_agrees_with_the_bootstrap() -> None:
+    data = scored_data(scored(n=4000, threshold=0.5))
+    boot = run_probe(None, data).metrics
+    normal = run_probe(None, data, max_bootstrap_rows=1000).metrics
+    assert boot["ci"]["method"] == "bootstrap" and normal["ci"]["method"] == "normal"
+    assert normal["saving_crossfit"] == boot["saving_crossfit"]
+    assert normal["saving_ci"] == pytest.approx(boot["saving_ci"], abs=0.01)
