@@ -1,0 +1,485 @@
+"""Discovered slices: a SliceLine search over conjunctions of conditions.
+
+SliceLine (Sagadeeva & Boehm, SIGMOD 2021) scores a slice S of a data set
+with n rows and mean error e by
+
+    score(S) = a * (mean error in S / e - 1) - (1 - a) * (n / |S| - 1)
+
+(more error is worse, smaller slices are discounted), and finds the exact
+top-k slices by pruning on minimum support and on an upper bound of the score
+that every refinement of a slice can still reach.
+
+Here every column is first reduced to small integer codes (categories, numeric
+quantile bins, null), and every basic condition (``color == 'red'``,
+``age >= 52``, ``17 <= age < 23``, ``income is null``) is a 0/1 row over its
+column's codes. The rows of any conjunction over a set of columns then come
+from a single ``bincount`` of the combined codes: the counts and error sums
+of every code combination (a table of at most a few thousand cells), projected
+onto every combination of conditions by small matrix products. Memory is the
+codes plus one row-length array at a time, never a one-hot matrix of rows by
+conditions; time is one pass over the rows per column pair or triple that the
+score bound cannot rule out.
+
+Every slice with enough support that the search evaluates gets a one-sided
+p-value (its error against the rest of the rows: exact binomial for 0/1
+errors, a z-test for absolute errors); the smallest are kept so that the
+reported slices can be corrected by Benjamini-Hochberg over all of them.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+from scipy import special, stats
+
+from auditkit import Condition
+
+__all__ = ["Column", "Found", "Search", "encode", "p_values", "score", "search"]
+
+_SEARCHABLE = ("numeric", "categorical", "boolean")
+# p-values kept for the Benjamini-Hochberg ranks: every reported slice ranks among them or
+# gets a conservative rank (the number kept), so more would only sharpen large p-values.
+_KEEP_P = 4096
+
+
+# -- columns as codes and conditions --------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column reduced to codes, with the basic conditions over those codes."""
+
+    name: str
+    codes: np.ndarray           # code of every row, 0 .. n_codes - 1
+    n_codes: int
+    conditions: tuple[Condition, ...]
+    member: np.ndarray          # (conditions x codes): 1.0 where the condition holds for the code
+
+    def rows(self, condition: int) -> np.ndarray:
+        """The boolean row mask of one condition."""
+        return self.member[condition].astype(bool)[self.codes]
+
+
+def encode(
+    frame: pd.DataFrame,
+    kinds: Mapping[str, str],
+    *,
+    bins: int,
+    max_levels: int,
+    min_rows: int,
+) -> list[Column]:
+    """Codes and conditions for every searchable column; conditions that hold
+    for fewer than ``min_rows`` rows are dropped (no slice inside them can qualify)."""
+    out = []
+    for name in frame.columns:
+        kind = kinds.get(name)
+        if kind not in _SEARCHABLE:
+            continue  # text, identifiers and dates name single rows, not populations
+        series = frame[name]
+        if kind == "numeric" and ptypes.is_numeric_dtype(series.dtype) and not ptypes.is_bool_dtype(series.dtype):
+            column = _numeric(series, str(name), bins=bins, min_rows=min_rows)
+        else:
+            column = _categorical(series, str(name), max_levels=max_levels, min_rows=min_rows)
+        if column is not None:
+            out.append(column)
+    return out
+
+
+def _categorical(series: pd.Series, name: str, *, max_levels: int, min_rows: int) -> Column | None:
+    cat = pd.Categorical(series)
+    raw = np.asarray(cat.codes, dtype=np.int64)  # -1 is missing
+    counts = np.bincount(raw + 1, minlength=len(cat.categories) + 1)
+    levels = counts[1:]
+    order = np.argsort(-levels, kind="stable")[:max_levels]
+    kept = [int(i) for i in order if levels[i] >= min_rows]
+    # codes: kept levels 0..L-1, every other level L, missing L+1
+    lookup = np.full(len(cat.categories) + 1, len(kept), dtype=np.int32)
+    lookup[0] = len(kept) + 1
+    lookup[np.asarray(kept, dtype=np.intp) + 1] = np.arange(len(kept), dtype=np.int32)
+    n_codes = len(kept) + 2
+    conditions = [Condition(name, "==", _plain(cat.categories[i])) for i in kept]
+    member = [np.eye(n_codes)[i] for i in range(len(kept))]
+    if counts[0] >= min_rows:
+        conditions.append(Condition(name, "is_null"))
+        member.append(np.eye(n_codes)[len(kept) + 1])
+    return _column(name, lookup[raw + 1], n_codes, conditions, member, min_rows)
+
+
+def _numeric(series: pd.Series, name: str, *, bins: int, min_rows: int) -> Column | None:
+    x = series.to_numpy(dtype=float, na_value=np.nan)
+    finite = np.isfinite(x)
+    values = np.unique(x[finite])
+    if values.size == 0:
+        return None
+    as_int = ptypes.is_integer_dtype(series.dtype)
+    if values.size <= bins:
+        # Few distinct values: each its own code; "==" for each, "<" and ">=" between them.
+        edges = values[1:]
+        exact = values
+    else:
+        # Quantile edges taken from the data itself, so a condition reads "age >= 37", not 36.5.
+        qs = np.quantile(x[finite], np.linspace(0, 1, bins + 1)[1:-1], method="lower")
+        edges = np.unique(qs)
+        edges = edges[edges > values[0]]
+        exact = None
+    n_bins = len(edges) + 1
+    codes = np.where(finite, np.searchsorted(edges, np.where(finite, x, 0.0), side="right"), n_bins)
+    n_codes = n_bins + 1
+    e = [_number(v, as_int) for v in edges]
+    conditions: list[Condition] = []
+    member: list[np.ndarray] = []
+    below = np.arange(n_codes) < np.arange(1, n_bins)[:, None]  # row i: codes below edge i+1
+    nonnull = np.arange(n_codes) < n_bins
+    for i in range(1, n_bins):
+        conditions.append(Condition(name, "<", e[i - 1]))
+        member.append(below[i - 1].astype(float))
+        conditions.append(Condition(name, ">=", e[i - 1]))
+        member.append((nonnull & ~below[i - 1]).astype(float))
+    for i in range(n_bins):
+        if exact is not None:
+            conditions.append(Condition(name, "==", _number(exact[i], as_int)))
+        elif 0 < i < n_bins - 1:
+            conditions.append(Condition(name, "between", (e[i - 1], e[i])))
+        else:
+            continue  # the first and last bins are "<" and ">=" above
+        member.append(np.eye(n_codes)[i])
+    if (~finite).sum() >= min_rows:
+        conditions.append(Condition(name, "is_null"))
+        member.append(np.eye(n_codes)[n_bins])
+    return _column(name, codes.astype(np.int32), n_codes, conditions, member, min_rows)
+
+
+def _column(
+    name: str, codes: np.ndarray, n_codes: int, conditions: list[Condition], member: list[np.ndarray], min_rows: int
+) -> Column | None:
+    if not conditions:
+        return None
+    m = np.vstack(member)
+    counts = np.bincount(codes, minlength=n_codes)
+    m[:, counts == 0] = 0.0  # empty codes change nothing; two conditions differing only there are one
+    support = m @ counts
+    keep, seen = [], set()
+    for i, row in enumerate(m):
+        key = row.tobytes()
+        if support[i] >= min_rows and support[i] < len(codes) and key not in seen:
+            seen.add(key)
+            keep.append(i)
+    if not keep:
+        return None
+    return Column(name, codes, n_codes, tuple(conditions[i] for i in keep), m[keep])
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _number(value: Any, as_int: bool) -> Any:
+    v = float(value)
+    return int(v) if as_int and v.is_integer() else v
+
+
+# -- the search -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Found:
+    """One slice from the search: its conditions (column and condition indices) and its numbers."""
+
+    columns: tuple[int, ...]
+    conditions: tuple[int, ...]
+    size: int
+    error_sum: float
+    score: float
+    p_value: float
+
+
+@dataclass(frozen=True)
+class Search:
+    """The exact top-k slices by score, and what their significance is judged against."""
+
+    top: tuple[Found, ...]
+    tested: int                    # slices evaluated (enough support), all with a p-value
+    tables: int                    # column pairs and triples counted over the rows
+    complete: bool                 # False when the time budget ran out before the lattice did
+    mean_error: float
+    min_rows: int
+    smallest_p: np.ndarray         # the smallest p-values of the tested slices, sorted
+
+    def adjust(self, p: float) -> float:
+        """Benjamini-Hochberg adjusted p-value of a tested slice, over all ``tested`` of them.
+
+        The adjusted value of the i-th smallest p is min over j >= i of p_(j) * m / j.
+        Only the smallest p-values are kept; a p-value beyond them gets the rank of
+        the last one kept, which can only overstate its adjusted value. A slice
+        polished after the search is ranked among them the same way.
+        """
+        m = max(self.tested, 1)
+        kept = self.smallest_p
+        r = max(1, int(np.searchsorted(kept, p, side="right")))
+        q = p * m / r
+        if r < len(kept):
+            # the step-up over the larger kept p-values (ranks above r)
+            q = min(q, float(np.min(kept[r:] * m / np.arange(r + 1, len(kept) + 1))))
+        return float(min(1.0, q))
+
+
+def search(
+    columns: Sequence[Column],
+    error: np.ndarray,
+    *,
+    zero_one: bool,
+    max_conditions: int,
+    min_rows: int,
+    error_weight: float,
+    k: int,
+    deadline_s: float,
+) -> Search:
+    """SliceLine's exact top-k over conjunctions of up to ``max_conditions`` conditions
+    on distinct columns, for a per-row ``error`` (0/1 when ``zero_one``)."""
+    return _Lattice(columns, error, zero_one, min_rows, error_weight, k, deadline_s).run(max_conditions)
+
+
+class _Lattice:
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        error: np.ndarray,
+        zero_one: bool,
+        min_rows: int,
+        error_weight: float,
+        k: int,
+        deadline_s: float,
+    ) -> None:
+        self.columns = list(columns)
+        self.error = np.asarray(error, dtype=float)
+        self.n = len(self.error)
+        self.total = float(self.error.sum())
+        self.mean = self.total / self.n
+        self.var = float(self.error.var())
+        self.max_error = float(self.error.max()) if self.n else 0.0
+        self.zero_one = zero_one
+        self.sigma = min_rows
+        self.alpha = error_weight
+        self.k = k
+        self.deadline = time.perf_counter() + deadline_s
+        self.complete = True
+        self.tables = 0
+        self.tested = 0
+        self.smallest_p = np.empty(0)
+        self.heap: list[tuple[float, int, Found]] = []  # min-heap of the best k by score
+        self.tick = 0
+        if zero_one:
+            # Errors are 0/1: the error sums need only the rows in error.
+            self.err_rows = np.flatnonzero(self.error)
+            self.err_codes = [c.codes[self.err_rows] for c in self.columns]
+
+    # the score and its bound ---------------------------------------------------
+
+    def score(self, size: np.ndarray, errors: np.ndarray) -> np.ndarray:
+        return score(size, errors, n=self.n, mean=self.mean, error_weight=self.alpha)
+
+    def bound(self, size: np.ndarray, errors: np.ndarray) -> np.ndarray:
+        """The best score any slice inside one with this many rows and this error sum can reach."""
+        sigma, sm = float(self.sigma), self.max_error
+        best = np.full(np.shape(size), -np.inf)
+        ok = size >= sigma
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for s in (np.full(np.shape(size), sigma), errors / sm, size):
+                s = np.clip(s, sigma, np.maximum(size, sigma))
+                err = np.minimum(errors, s * sm)
+                val = self.alpha * (err / (s * self.mean) - 1) - (1 - self.alpha) * (self.n / s - 1)
+                best = np.fmax(best, val)
+        return np.where(ok, best, -np.inf)
+
+    @property
+    def threshold(self) -> float:
+        """A slice must beat this to enter the top-k: score above 0, and above the k-th best."""
+        return max(0.0, self.heap[0][0]) if len(self.heap) >= self.k else 0.0
+
+    # counting -----------------------------------------------------------------
+
+    def counts(self, idx: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        cols = [self.columns[i] for i in idx]
+        shape = tuple(c.n_codes for c in cols)
+        size = int(np.prod(shape))
+        flat = _combine([c.codes for c in cols], shape)
+        n_rows = np.bincount(flat, minlength=size).astype(float)
+        if self.zero_one:
+            err = np.bincount(_combine([self.err_codes[i] for i in idx], shape), minlength=size).astype(float)
+        else:
+            err = np.bincount(flat, weights=self.error, minlength=size)
+        self.tables += 1
+        return n_rows.reshape(shape), err.reshape(shape)
+
+    def project(self, idx: tuple[int, ...], table: np.ndarray) -> np.ndarray:
+        """Counts per combination of conditions, from counts per combination of codes."""
+        out = table
+        for i in idx:
+            # contract the leading code axis with the conditions, which go last
+            out = np.tensordot(out, self.columns[i].member, axes=(0, 1))
+        return out
+
+    # judging one table of slices ------------------------------------------------------
+
+    def evaluate(self, idx: tuple[int, ...], size: np.ndarray, errors: np.ndarray) -> None:
+        valid = (size >= self.sigma) & (size < self.n)
+        if not valid.any():
+            return
+        flat = np.flatnonzero(valid)
+        s, e = size.ravel()[flat], errors.ravel()[flat]
+        p = self.p_values(s, e)
+        self.tested += len(p)
+        if len(self.smallest_p) >= _KEEP_P:
+            p_small = p[p < self.smallest_p.max()]  # only these can enter the kept set
+        else:
+            p_small = p
+        merged = np.concatenate([self.smallest_p, p_small])
+        if len(merged) > _KEEP_P:
+            merged = np.partition(merged, _KEEP_P - 1)[:_KEEP_P]
+        self.smallest_p = merged
+        sc = self.score(s, e)
+        better = np.flatnonzero(sc > self.threshold)
+        if len(better) > self.k:
+            better = better[np.argpartition(-sc[better], self.k - 1)[: self.k]]
+        for j in better:
+            conds = np.unravel_index(flat[j], size.shape)
+            found = Found(tuple(idx), tuple(int(c) for c in conds), int(s[j]), float(e[j]), float(sc[j]), float(p[j]))
+            self.push(found)
+
+    def push(self, found: Found) -> None:
+        if found.score <= self.threshold:
+            return
+        self.tick += 1
+        item = (found.score, -self.tick, found)  # ties: the slice found first stays
+        if len(self.heap) < self.k:
+            heapq.heappush(self.heap, item)
+        else:
+            heapq.heapreplace(self.heap, item)
+
+    def p_values(self, size: np.ndarray, errors: np.ndarray) -> np.ndarray:
+        return p_values(size, errors, n=self.n, total=self.total, var=self.var, zero_one=self.zero_one)
+
+    # the lattice ---------------------------------------------------------------------
+
+    def run(self, max_conditions: int) -> Search:
+        if self.mean > 0 and self.columns:
+            one = self.level_one()
+            if max_conditions >= 2:
+                two = self.level_two(one)
+                if max_conditions >= 3:
+                    self.level_three(two)
+        top = tuple(f for _, _, f in sorted(self.heap, key=lambda t: (-t[0], -t[1])))
+        return Search(
+            top=top,
+            tested=self.tested,
+            tables=self.tables,
+            complete=self.complete,
+            mean_error=self.mean,
+            min_rows=self.sigma,
+            smallest_p=np.sort(self.smallest_p),
+        )
+
+    def level_one(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        stats1 = []
+        for i, col in enumerate(self.columns):
+            n_rows = np.bincount(col.codes, minlength=col.n_codes).astype(float)
+            if self.zero_one:
+                err = np.bincount(self.err_codes[i], minlength=col.n_codes).astype(float)
+            else:
+                err = np.bincount(col.codes, weights=self.error, minlength=col.n_codes)
+            size, errors = col.member @ n_rows, col.member @ err
+            self.evaluate((i,), size, errors)
+            stats1.append((size, errors))
+        return stats1
+
+    def level_two(self, one: list[tuple[np.ndarray, np.ndarray]]) -> dict[tuple[int, int], tuple]:
+        bounds = {}
+        for a, b in combinations(range(len(self.columns)), 2):
+            size = np.minimum.outer(one[a][0], one[b][0])
+            errors = np.minimum.outer(one[a][1], one[b][1])
+            bounds[(a, b)] = float(self.bound(size, errors).max())
+        out: dict[tuple[int, int], tuple] = {}
+        for pair in sorted(bounds, key=lambda p: -bounds[p]):
+            if bounds[pair] <= self.threshold:
+                break  # sorted: no later pair can do better
+            if self.out_of_time():
+                break
+            n_rows, err = self.counts(pair)
+            size, errors = self.project(pair, n_rows), self.project(pair, err)
+            self.evaluate(pair, size, errors)
+            out[pair] = (size, errors, float(self.bound(size, errors).max()))
+        return out
+
+    def level_three(self, two: dict[tuple[int, int], tuple]) -> None:
+        quick = {}
+        for a, b, c in combinations(range(len(self.columns)), 3):
+            pairs = [(a, b), (a, c), (b, c)]
+            if all(p in two for p in pairs):
+                # A triple's slices lie inside its pairs' slices: no better than the worst pair's bound.
+                quick[(a, b, c)] = min(two[p][2] for p in pairs)
+        for triple in sorted(quick, key=lambda t: -quick[t]):
+            if quick[triple] <= self.threshold:
+                break
+            if self.out_of_time():
+                break
+            a, b, c = triple
+            sab, eab, _ = two[(a, b)]
+            sac, eac, _ = two[(a, c)]
+            sbc, ebc, _ = two[(b, c)]
+            size = np.minimum(np.minimum(sab[:, :, None], sac[:, None, :]), sbc[None, :, :])
+            errors = np.minimum(np.minimum(eab[:, :, None], eac[:, None, :]), ebc[None, :, :])
+            if self.bound(size, errors).max() <= self.threshold:
+                continue
+            n_rows, err = self.counts(triple)
+            self.evaluate(triple, self.project(triple, n_rows), self.project(triple, err))
+
+    def out_of_time(self) -> bool:
+        if time.perf_counter() > self.deadline:
+            self.complete = False
+        return not self.complete
+
+
+def score(size: np.ndarray, errors: np.ndarray, *, n: int, mean: float, error_weight: float) -> np.ndarray:
+    """SliceLine's score: relative error in the slice, discounted for the slice being small."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return error_weight * ((errors / size) / mean - 1) - (1 - error_weight) * (n / size - 1)
+
+
+def p_values(
+    size: np.ndarray, errors: np.ndarray, *, n: int, total: float, var: float, zero_one: bool
+) -> np.ndarray:
+    """One-sided p-values: is the error in each slice higher than in the rest of the rows?"""
+    size = np.asarray(size, dtype=float)
+    errors = np.asarray(errors, dtype=float)
+    rest_n = n - size
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rest_mean = (total - errors) / rest_n
+        z = (errors / size - rest_mean) / np.sqrt(max(var, 1e-300) * (1 / size + 1 / rest_n))
+    if not zero_one:
+        return np.where(np.isfinite(z), special.ndtr(-z), 1.0)
+    # The normal approximation is far too kind to small slices with rare errors; the
+    # exact binomial tail is used wherever it could matter (z > 1). Elsewhere p = 1,
+    # which is conservative and keeps the exact tail off millions of hopeless slices.
+    p = np.ones_like(size)
+    hard = np.flatnonzero(z > 1)
+    if len(hard):
+        p[hard] = stats.binom.sf(errors[hard] - 1, size[hard], np.clip(rest_mean[hard], 0.0, 1.0))
+    return p
+
+
+def _combine(codes: Sequence[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+    """One code per row for a combination of columns (row-major over ``shape``), built in place."""
+    flat = codes[0] * np.int32(shape[1])
+    flat += codes[1]
+    for c, m in zip(codes[2:], shape[2:]):
+        flat *= np.int32(m)
+        flat += c
+    return flat

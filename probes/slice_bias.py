@@ -1,0 +1,566 @@
+"""The ``slice_bias`` probe: the declared groups and the hidden slices where the model fails."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from auditkit import AuditContext, Evidence, Finding, Needs, Predictions, Probe, Severity, require
+from probes import _groups, _shrink, _sliceline
+from probes._groups import CLASSIFICATION_KEYS, REGRESSION_KEYS, Disparity, GroupTable
+
+__all__ = [
+    "DISPARITY_MESSAGE",
+    "IMPACT",
+    "INSUFFICIENT_MESSAGE",
+    "SLICE_CONFIDENCE_MESSAGE",
+    "SLICE_MESSAGE",
+    "SLICE_MESSAGE_REGRESSION",
+    "WHAT",
+    "SliceBias",
+]
+
+DISPARITY_MESSAGE = (
+    "{what} differs across {feature!r}: {worse_group} {worse_value:.3f} vs {better_group} {better_value:.3f}; "
+    "ratio {ratio:.2f} ({level:.0%} CI {ratio_lo:.2f}-{ratio_hi:.2f}, threshold {ratio_threshold:.2f}), "
+    "difference {difference:.3f} (CI {difference_lo:.3f}-{difference_hi:.3f}, threshold {difference_threshold:.3f}), "
+    "p = {p_adjusted:.2g} (Holm, {tests} tests). {impact}"
+)
+WHAT = {
+    "demographic_parity": "Selection rate (share predicted {positive!r})",
+    "false_positive_rate": "False positive rate (share of actual non-{positive!r} predicted {positive!r})",
+    "false_negative_rate": "False negative rate (share of actual {positive!r} not predicted so)",
+    "error_rate": "Error rate",
+    "mae": "Mean absolute error",
+}
+IMPACT = {
+    ("demographic_parity", "benefit"): "{worse_group} receives the favourable outcome {positive!r} less often.",
+    ("demographic_parity", "risk"): "{worse_group} is flagged {positive!r} more often.",
+    ("false_positive_rate", "risk"): (
+        "The gap is in punitive errors (false positives): people in {worse_group} are wrongly flagged "
+        "{positive!r} more often."
+    ),
+    ("false_positive_rate", "benefit"): (
+        "The gap is in false positives, which grant {positive!r} undeservedly: an error in favour of "
+        "{worse_group}, so the other groups are held to a stricter standard."
+    ),
+    ("false_negative_rate", "benefit"): (
+        "The gap is in assistive errors (false negatives): people in {worse_group} who merit {positive!r} "
+        "are denied it more often."
+    ),
+    ("false_negative_rate", "risk"): (
+        "The gap is in false negatives, which miss real {positive!r} cases: a lenient error in favour "
+        "of {worse_group}, so the other groups are flagged more strictly."
+    ),
+    ("error_rate", "benefit"): "The model is wrong more often for {worse_group}.",
+    ("error_rate", "risk"): "The model is wrong more often for {worse_group}.",
+    ("mae", "benefit"): "The model's predictions are further off for {worse_group}.",
+    ("mae", "risk"): "The model's predictions are further off for {worse_group}.",
+}
+INSUFFICIENT_MESSAGE = (
+    "Group {group} of {feature!r} has {count} row(s), fewer than min_group_size={min_group_size}: "
+    "too few to judge, so it is left out of the disparities (insufficient evidence, not a pass)."
+)
+SLICE_MESSAGE = (
+    "The model errs on {error:.1%} of the {support} rows where {where} ({share:.1%} of the data), "
+    "against {overall:.1%} overall ({error_ratio:.2f}x, threshold {min_error_ratio:.2f}x); "
+    "p = {q_value:.2g} after Benjamini-Hochberg over {tested} slices tried."
+)
+SLICE_MESSAGE_REGRESSION = (
+    "The model's mean absolute error is {error:.4g} on the {support} rows where {where} ({share:.1%} of the data), "
+    "against {overall:.4g} overall ({error_ratio:.2f}x, threshold {min_error_ratio:.2f}x); "
+    "p = {q_value:.2g} after Benjamini-Hochberg over {tested} slices tried."
+)
+SLICE_CONFIDENCE_MESSAGE = (
+    "Its own probabilities expected {expected_error:.1%} errors there (recalibrated to the overall "
+    "error): it is confidently wrong, {confidence_ratio:.2f}x beyond its confidence."
+)
+
+_CODES = {
+    "demographic_parity": "selection_rate_disparity",
+    "false_positive_rate": "false_positive_rate_disparity",
+    "false_negative_rate": "false_negative_rate_disparity",
+    "error_rate": "error_rate_disparity",
+    "mae": "mae_disparity",
+}
+# Which error hurts the people it falls on, by what a positive prediction means for them.
+_HARMFUL_ERROR = {"benefit": "false_negative_rate", "risk": "false_positive_rate"}
+_ERROR_KIND = {
+    ("false_positive_rate", "risk"): "punitive",
+    ("false_positive_rate", "benefit"): "favourable",
+    ("false_negative_rate", "benefit"): "assistive",
+    ("false_negative_rate", "risk"): "lenient",
+}
+# A gap is high when the worse-off group gets under half the better-off group's rate;
+# a discovered slice when the model errs there twice as often as overall.
+_HIGH_RATIO = 0.5
+_HIGH_ERROR_RATIO = 2.0
+# Discovered slices that share more than this fraction of the smaller one's rows are one problem.
+_SAME_SLICE_OVERLAP = 0.5
+# Shrinking costs a few passes over the rows; at most this many candidates per slice reported.
+_POLISHED_PER_REPORTED = 4
+# No slice is judged on fewer rows than this, whatever fraction min_support gives.
+_MIN_SLICE_ROWS = 30
+
+
+@dataclass(frozen=True, kw_only=True)
+class SliceBias(Probe):
+    """Groups and slices where the model does worse than on everyone else.
+
+    **Declared groups.** For every ``sensitive`` column (and every pair of them
+    when ``intersections`` is set) the per-group metrics at the model's own
+    decision rule, through fairlearn's ``MetricFrame``: count, selection rate,
+    accuracy, false positive, false negative and true positive rates, and
+    precision (regression: MAE and RMSE). Numeric sensitive columns are banded:
+    ages by ``age_bands`` (the bands reports use), anything else by quartiles
+    with rounded edges; a numeric column with ten values or fewer is read as codes.
+    Between the supported groups, the disparities: demographic parity
+    (selection rate), FPR and FNR gaps, and equalized odds (the larger of the
+    TPR and FPR gaps), each as the largest difference and the smallest ratio
+    with a bootstrap CI. A gap is a finding when it is large, its ratio below
+    ``ratio_threshold`` (0.8: the four-fifths rule of adverse impact) and its
+    difference at least ``difference_threshold`` (0.05, so a 1% vs 2% FPR is not
+    flagged on its ratio alone), *and* significant: the worst-vs-best two-proportion
+    test, Bonferroni over the pairs of groups and Holm over all the gaps tested,
+    below ``significance``. Equalized odds is reported, not flagged: its finding
+    is the FPR or FNR gap behind it, which says which error it is. Whether a
+    false positive is punitive or a false negative denies an assistive outcome
+    depends on what the positive class means: ``positive_outcome`` says it
+    (``"benefit"``: a loan, ``'>50K'``; ``"risk"``: a fraud or recidivism flag).
+    Groups with fewer than ``min_group_size`` rows (30, the usual floor for a
+    rate's normal approximation) are reported as insufficient evidence, never
+    flagged and never silently passed. Multiclass models are compared on error
+    rate, regressors on MAE (ratio only: the difference has the target's units).
+
+    **Discovered slices.** A SliceLine search (Sagadeeva & Boehm, 2021) over
+    conjunctions of up to ``max_conditions`` conditions on category values,
+    numeric quantile bins and ranges, and nulls, for the exact top slices by
+    SliceLine's score (``error_weight`` 0.95 as in the paper: error first, size
+    second), with at least ``min_support`` of the rows (1%, and never fewer than
+    30: a smaller slice is rarely worth a fix). Each is tested against the rest
+    of the rows (exact binomial for classification errors), corrected by
+    Benjamini-Hochberg over every slice the search evaluated. The ``top_k``
+    most distinct slices are reported; a slice is a finding when significant
+    and its error at least ``min_error_ratio`` times the overall error (1.5:
+    below that, even a sound model's slices near its decision boundary qualify).
+    """
+
+    name: ClassVar[str] = "slice_bias"
+    needs: ClassVar[Needs] = Needs(tasks=("binary", "multiclass", "regression"))
+
+    positive_outcome: Literal["benefit", "risk"] = "benefit"
+    intersections: bool = False
+    min_group_size: int = 30
+    ratio_threshold: float = 0.8
+    difference_threshold: float = 0.05
+    significance: float = 0.05
+    n_bootstrap: int = 1000
+    age_bands: tuple[float, ...] = (25, 35, 45, 55, 65)
+    sensitive_bins: int = 4
+    discover: bool = True
+    max_conditions: int = 3
+    min_support: float = 0.01
+    numeric_bins: int = 10
+    max_levels: int = 30
+    error_weight: float = 0.95
+    min_error_ratio: float = 1.5
+    top_k: int = 5
+    search_budget_s: float = 120.0
+
+    def __post_init__(self) -> None:
+        require(self.positive_outcome in ("benefit", "risk"), "positive_outcome must be 'benefit' or 'risk'")
+        require(int(self.min_group_size) >= 1, "min_group_size must be a positive number of rows")
+        require(0 < self.ratio_threshold <= 1, "ratio_threshold must be in (0, 1]")
+        require(0 <= self.difference_threshold < 1, "difference_threshold must be in [0, 1)")
+        require(0 < self.significance < 0.5, "significance must be in (0, 0.5)")
+        require(int(self.n_bootstrap) >= 100, "n_bootstrap must be at least 100")
+        require(
+            all(np.isfinite(b) for b in self.age_bands) and list(self.age_bands) == sorted(set(self.age_bands)),
+            "age_bands must be increasing numbers",
+        )
+        require(int(self.sensitive_bins) >= 2, "sensitive_bins must be at least 2")
+        require(self.max_conditions in (1, 2, 3), "max_conditions must be 1, 2 or 3")
+        require(0 < self.min_support < 1, "min_support must be a fraction of the rows in (0, 1)")
+        require(int(self.numeric_bins) >= 2, "numeric_bins must be at least 2")
+        require(int(self.max_levels) >= 1, "max_levels must be at least 1")
+        require(0 < self.error_weight < 1, "error_weight must be in (0, 1)")
+        require(self.min_error_ratio >= 1, "min_error_ratio must be at least 1")
+        require(int(self.top_k) >= 1, "top_k must be at least 1")
+        require(self.search_budget_s > 0, "search_budget_s must be positive")
+
+    # -- run -----------------------------------------------------------------------
+
+    def run(self, ctx: AuditContext) -> Evidence:
+        outcome = _Outcome.of(ctx)
+        metrics: dict[str, Any] = {"task": outcome.task}
+        if outcome.task != "regression":
+            metrics["positive_class"] = outcome.positive
+            metrics["positive_outcome"] = self.positive_outcome
+        findings: list[Finding] = []
+        if ctx.data.sensitive:
+            self._groups(ctx, outcome, metrics, findings)
+        else:
+            metrics["groups"] = []
+            metrics["disparities"] = []
+            metrics["insufficient"] = []
+        if self.discover:
+            self._slices(ctx, outcome, metrics, findings)
+        return Evidence(metrics=metrics, findings=findings)
+
+    # -- declared groups --------------------------------------------------------------
+
+    def _groups(self, ctx: AuditContext, outcome: _Outcome, metrics: dict[str, Any], findings: list[Finding]) -> None:
+        grouping = _groups.groupings(
+            ctx.data.frame,
+            ctx.data.sensitive,
+            intersections=self.intersections,
+            age_bands=self.age_bands,
+            bins=int(self.sensitive_bins),
+        )
+        tables = [
+            _groups.group_metrics(g, outcome.y_true, outcome.y_pred, outcome.task, outcome.n_classes)
+            for g in grouping
+        ]
+        keys = REGRESSION_KEYS if outcome.task == "regression" else CLASSIFICATION_KEYS
+        metrics["groups"] = [entry for t in tables for entry in t.entries(keys)]
+
+        insufficient = []
+        for t in tables:
+            counts = t.by_group["count"].to_numpy()
+            for i in np.flatnonzero(counts < self.min_group_size):
+                insufficient.append((t.grouping, int(i), int(counts[i])))
+        metrics["insufficient"] = [
+            {"feature": g.feature, "group": g.labels[i], "count": c} for g, i, c in insufficient
+        ]
+
+        judged, reported = self._disparities(tables, outcome, ctx.rng)
+        level = 1 - self.significance
+        adjusted = _groups.holm([d.p_value for d in judged])
+        for d, p_adj in zip(judged, adjusted):
+            entry = d.to_dict()
+            large = d.ratio < self.ratio_threshold and (
+                d.name == "mae" or d.difference >= self.difference_threshold
+            )
+            significant = p_adj < self.significance
+            entry.update(p_adjusted=float(p_adj), large=bool(large), significant=bool(significant))
+            reported.append(entry)
+            if large and significant:
+                findings.append(self._disparity_finding(d, float(p_adj), len(judged), outcome, level))
+        metrics["disparities"] = reported
+
+        for g, i, count in insufficient:
+            findings.append(
+                Finding(
+                    code="insufficient_evidence",
+                    severity=Severity.INFO,
+                    message=INSUFFICIENT_MESSAGE.format(
+                        group=_show_group(g, i), feature=g.feature, count=count, min_group_size=self.min_group_size
+                    ),
+                    features=g.columns,
+                    slice=g.slices[i],
+                    metrics={"feature": g.feature, "group": g.labels[i], "count": count},
+                )
+            )
+
+    def _disparities(
+        self, tables: list[GroupTable], outcome: _Outcome, rng: np.random.Generator
+    ) -> tuple[list[Disparity], list[dict[str, Any]]]:
+        """The gaps that may become findings, and those only reported (TPR, equalized odds)."""
+        level = 1 - self.significance
+        judged: list[Disparity] = []
+        reported: list[dict[str, Any]] = []
+        common = {"min_group_size": int(self.min_group_size), "n_bootstrap": int(self.n_bootstrap), "level": level}
+        for t in tables:
+            if outcome.task == "regression":
+                d = _groups.regression_disparity(t, rng=rng, **common)
+                judged.extend([d] if d is not None else [])
+                continue
+            if outcome.task == "multiclass":
+                judged.extend(_groups.rate_disparities(t, [_groups.ERROR], rng=rng, **common))
+                continue
+            flip = ("demographic_parity",) if self.positive_outcome == "risk" else ()
+            found = {
+                d.name: d
+                for d in _groups.rate_disparities(
+                    t, [_groups.SELECTION, _groups.FPR, _groups.FNR, _groups.TPR], flip=flip, rng=rng, **common
+                )
+            }
+            judged.extend(found[n] for n in ("demographic_parity", "false_positive_rate", "false_negative_rate") if n in found)
+            if "true_positive_rate" in found:
+                tpr = found["true_positive_rate"]
+                reported.append(dict(tpr.to_dict(), large=None, significant=None))
+                if "false_positive_rate" in found:
+                    odds = _groups.equalized_odds(tpr, found["false_positive_rate"], level)
+                    reported.append(dict(odds, large=None, significant=None))
+        return judged, reported
+
+    def _disparity_finding(
+        self, d: Disparity, p_adjusted: float, tests: int, outcome: _Outcome, level: float
+    ) -> Finding:
+        g = d.grouping
+        names = {"worse_group": _show_group(g, d.worse), "better_group": _show_group(g, d.better)}
+        positive = outcome.positive
+        message = DISPARITY_MESSAGE.format(
+            what=WHAT[d.name].format(positive=positive),
+            feature=g.feature,
+            worse_value=d.worse_value,
+            better_value=d.better_value,
+            ratio=d.ratio,
+            ratio_lo=d.ratio_ci[0],
+            ratio_hi=d.ratio_ci[1],
+            ratio_threshold=self.ratio_threshold,
+            difference=d.difference,
+            difference_lo=d.difference_ci[0],
+            difference_hi=d.difference_ci[1],
+            difference_threshold=self.difference_threshold,
+            level=level,
+            p_adjusted=p_adjusted,
+            tests=tests,
+            impact=IMPACT[(d.name, self.positive_outcome)].format(positive=positive, **names),
+            **names,
+        )
+        severity = Severity.HIGH if d.ratio < _HIGH_RATIO else Severity.MEDIUM
+        error_kind = _ERROR_KIND.get((d.name, self.positive_outcome))
+        if error_kind in ("favourable", "lenient"):
+            # The error favours the group it falls on; the harm is to the others, and indirect.
+            severity = Severity.MEDIUM if severity is Severity.HIGH else Severity.LOW
+        return Finding(
+            code=_CODES[d.name],
+            severity=severity,
+            message=message,
+            features=g.columns,
+            slice=g.slices[d.worse],
+            metrics=dict(
+                d.to_dict(),
+                p_adjusted=p_adjusted,
+                ratio_threshold=self.ratio_threshold,
+                difference_threshold=self.difference_threshold,
+                error_kind=error_kind,
+                positive_class=None if outcome.task == "regression" else positive,
+            ),
+        )
+
+    # -- discovered slices --------------------------------------------------------------
+
+    def _slices(self, ctx: AuditContext, outcome: _Outcome, metrics: dict[str, Any], findings: list[Finding]) -> None:
+        start = time.perf_counter()
+        data = ctx.data
+        n = data.n_rows
+        min_rows = max(_MIN_SLICE_ROWS, int(np.ceil(self.min_support * n)))
+        columns = _sliceline.encode(
+            data.X, data.kinds, bins=int(self.numeric_bins), max_levels=int(self.max_levels), min_rows=min_rows
+        )
+        found = _sliceline.search(
+            columns,
+            outcome.error,
+            zero_one=outcome.task != "regression",
+            max_conditions=int(self.max_conditions),
+            min_rows=min_rows,
+            error_weight=self.error_weight,
+            k=max(100, 20 * int(self.top_k)),
+            deadline_s=min(self.search_budget_s, 0.8 * ctx.timeout_s),
+        )
+        overall = found.mean_error
+        zero_one = outcome.task != "regression"
+
+        def slice_score(size: np.ndarray, errors: np.ndarray) -> np.ndarray:
+            return _sliceline.score(size, errors, n=n, mean=overall, error_weight=self.error_weight)
+
+        # The search chose each condition among all of them, so the evidence that a condition
+        # matters must clear a level corrected for that many choices (Bonferroni).
+        keep_level = self.significance / max(1, sum(len(c.conditions) for c in columns))
+        reported: list[dict[str, Any]] = []
+        masks: list[np.ndarray] = []
+        polished = 0
+        cache: dict[tuple[int, int], np.ndarray] = {}
+
+        def rows(c: int, j: int) -> np.ndarray:
+            if (c, j) not in cache:
+                cache[(c, j)] = columns[c].rows(j)
+            return cache[(c, j)]
+
+        for f in found.top:
+            if len(reported) >= self.top_k or polished >= _POLISHED_PER_REPORTED * self.top_k:
+                break
+            pieces = [_shrink.Piece(columns[c].conditions[j], rows(c, j)) for c, j in zip(f.columns, f.conditions)]
+            if _overlaps(_shrink.rows_of(pieces, n), masks):
+                continue  # a variant of a slice already reported
+            polished += 1
+            pieces = _shrink.shrink(
+                pieces, data.X, outcome.error, zero_one=zero_one, level=keep_level, min_rows=min_rows,
+                score=slice_score,
+            )
+            mask = _shrink.rows_of(pieces, n)
+            if _overlaps(mask, masks):
+                continue
+            masks.append(mask)
+            conds = tuple(p.condition for p in pieces)
+            size = int(mask.sum())
+            error_sum = float(outcome.error[mask].sum())
+            p_value = float(
+                _sliceline.p_values(
+                    np.array([size]), np.array([error_sum]), n=n, total=float(outcome.error.sum()),
+                    var=float(outcome.error.var()), zero_one=zero_one,
+                )[0]
+            )
+            # The search tested the slice as it found it; shrinking it chose among more cuts. The
+            # slice must be significant both ways, so the larger adjusted p-value is the one reported.
+            q = max(found.adjust(f.p_value), found.adjust(p_value))
+            error = error_sum / size
+            ratio = error / overall if overall > 0 else float("inf")
+            significant = q < self.significance and ratio >= self.min_error_ratio
+            confidence = outcome.beyond_confidence(mask)
+            if confidence is not None:
+                # With probabilities, a slice the model knows is hard (it errs about as often as
+                # its own probabilities say) is reported, not flagged: noise near the decision
+                # boundary is not a weakness a fix can remove.
+                significant = significant and (
+                    confidence["confidence_ratio"] >= self.min_error_ratio
+                    and confidence["confidence_p"] < self.significance / self.top_k
+                )
+            entry = {
+                "slice": [c.to_dict() for c in conds],
+                "support": size,
+                "share": size / n,
+                "error": error,
+                "overall_error": overall,
+                "error_ratio": ratio,
+                "score": float(slice_score(np.array([size]), np.array([error_sum]))[0]),
+                "p_value": p_value,
+                "q_value": q,
+                **(confidence or {}),
+                "significant": bool(significant),
+            }
+            reported.append(entry)
+            if significant:
+                template = SLICE_MESSAGE_REGRESSION if outcome.task == "regression" else SLICE_MESSAGE
+                message = template.format(
+                    error=error,
+                    support=size,
+                    where=" and ".join(c.describe() for c in conds),
+                    share=size / n,
+                    overall=overall,
+                    error_ratio=ratio,
+                    min_error_ratio=self.min_error_ratio,
+                    q_value=q,
+                    tested=found.tested,
+                )
+                if confidence is not None:
+                    message += " " + SLICE_CONFIDENCE_MESSAGE.format(**confidence)
+                findings.append(
+                    Finding(
+                        code="underperforming_slice",
+                        severity=Severity.HIGH if ratio >= _HIGH_ERROR_RATIO else Severity.MEDIUM,
+                        message=message,
+                        features=tuple(dict.fromkeys(c.feature for c in conds)),
+                        slice=conds,
+                        metrics={k: v for k, v in entry.items() if k != "slice"},
+                        examples=tuple(data.frame.index[mask][:3].tolist()),
+                    )
+                )
+        metrics["slices"] = reported
+        metrics["slice_search"] = {
+            "rows": n,
+            "columns": len(columns),
+            "conditions": int(sum(len(c.conditions) for c in columns)),
+            "min_support_rows": min_rows,
+            "max_conditions": int(self.max_conditions),
+            "slices_tested": found.tested,
+            "tables_counted": found.tables,
+            "complete": found.complete,
+            "overall_error": overall,
+            "seconds": time.perf_counter() - start,
+        }
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """The model's outcomes in the probe's terms: class indices (binary: 1 is the
+    positive class) or values, and the per-row error slices are judged on."""
+
+    task: str
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    error: np.ndarray
+    n_classes: int
+    positive: Any
+    expected: np.ndarray | None = None  # per row, 1 - the probability the model gave its own label
+
+    def beyond_confidence(self, mask: np.ndarray) -> dict[str, float] | None:
+        """How far the slice's errors exceed what the model's probabilities expect there.
+
+        The expected errors are first scaled so that they add up to the observed
+        errors overall: a model over- or under-confident everywhere is judged on
+        where it is *more* wrong than its confidence, not on its calibration.
+        """
+        if self.expected is None or self.expected.sum() <= 0:
+            return None
+        scale = self.error.sum() / self.expected.sum()
+        e = np.clip(self.expected[mask] * scale, 0.0, 1.0)
+        observed, expected = float(self.error[mask].sum()), float(e.sum())
+        sd = float(np.sqrt(np.sum(e * (1 - e))))
+        p = float(special.ndtr(-(observed - expected) / sd)) if sd > 0 else float(observed <= expected)
+        return {
+            "expected_error": expected / int(mask.sum()),
+            "confidence_ratio": observed / expected if expected > 0 else float("inf"),
+            "confidence_p": p,
+        }
+
+    @classmethod
+    def of(cls, ctx: AuditContext) -> _Outcome:
+        task = ctx.model.task
+        labels = np.asarray(ctx.predictions.labels)
+        y = ctx.data.y.to_numpy()
+        if task == "regression":
+            y_true, y_pred = y.astype(float), labels.astype(float)
+            return cls(task, y_true, y_pred, np.abs(y_true - y_pred), 0, None)
+        classes = ctx.model.classes if ctx.model.classes is not None else ctx.data.classes
+        classes = np.asarray(classes)
+        positive = _plain(classes[-1])
+        if task == "binary":
+            y_true = (y == classes[-1]).astype(np.intp)
+            y_pred = (labels == classes[-1]).astype(np.intp)
+            n_classes = 2
+        else:
+            index = pd.Index(classes)
+            n_classes = len(classes) + 1  # the last index: a label outside the model's classes
+            y_true = index.get_indexer(y)
+            y_pred = index.get_indexer(labels)
+            y_true = np.where(y_true < 0, n_classes - 1, y_true).astype(np.intp)
+            y_pred = np.where(y_pred < 0, n_classes - 1, y_pred).astype(np.intp)
+        return cls(
+            task, y_true, y_pred, (y_true != y_pred).astype(float), n_classes, positive,
+            _expected_error(ctx.predictions, labels),
+        )
+
+
+def _expected_error(predictions: Predictions, labels: np.ndarray) -> np.ndarray | None:
+    """1 - the probability the model gave the label it predicted, or None without probabilities."""
+    proba, classes = predictions.proba, predictions.classes
+    if proba is None or classes is None or proba.ndim != 2 or proba.shape[1] != len(classes):
+        return None
+    column = pd.Index(classes).get_indexer(labels)
+    if (column < 0).any() or not np.isfinite(proba).all():
+        return None
+    return 1.0 - proba[np.arange(len(labels)), column]
+
+
+def _overlaps(mask: np.ndarray, reported: list[np.ndarray]) -> bool:
+    size = mask.sum()
+    return any((mask & m).sum() > _SAME_SLICE_OVERLAP * min(size, m.sum()) for m in reported)
+
+
+def _show_group(g: _groups.Grouping, i: int) -> str:
+    label = g.labels[i]
+    if len(g.columns) > 1:
+        return " & ".join(c.describe() for c in g.slices[i])
+    return "missing" if label is None else repr(label)
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
