@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -13,7 +13,6 @@ from auditkit import AuditContext, AuditkitError, DataError, Evidence, Finding, 
 from probes._costs_spec import (
     BinaryCosts,
     ColumnFor,
-    Costs,
     MatrixCosts,
     RegressionCosts,
     RegressionLoss,
@@ -35,21 +34,23 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BAYES_GAP",
+    "BAYES_RULE_GAP",
     "BETTER_BAYES_RULE",
     "BETTER_OFFSET",
     "BETTER_THRESHOLD",
+    "CHANGED_DECISIONS",
+    "CHEAPER_ROWS",
     "COSTLIER_THAN_TRIVIAL",
-    "CostWeightedErrors",
     "GROUP_SHARE",
     "MONEY_LEFT",
+    "CostWeightedErrors",
 ]
 
 MONEY_LEFT = (
     "The current {current_rule} cost {current:.4g} per row ({total:.6g} over {rows} rows); {better_rule} would "
     "cost {better:.4g} per row, {how}. That leaves {saving:.4g} per row on the table ({share:.1%} of the current "
     "cost, {saving_total:.6g} in total; {conf:.0%} CI {low:.4g} to {high:.4g} per row, reported when the CI's "
-    "lower end reaches {band:.0%} of the current cost). "
-    "{changed}"
+    "lower end reaches {band:.0%} of the current cost). {changed}"
 )
 CHANGED_DECISIONS = "It changes the decision on {changed} of the {rows} rows."
 CHEAPER_ROWS = "It lowers the cost of {changed} of the {rows} rows."
@@ -76,14 +77,14 @@ BAYES_GAP = (
     "calibrated probabilities, costs {bayes_cost:.4g} per row: {gap:.4g} more ({gap_share:.1%}) than the "
     "cost-optimal threshold {threshold:.6g} found on the scores ({conf:.0%} CI of the gap {low:.4g} to {high:.4g}, "
     "out of sample; reported when the CI's lower end reaches {band:.0%}). The probabilities look miscalibrated: "
-    "calibrate them "
-    "(e.g. scikit-learn's CalibratedClassifierCV) or decide by the empirical threshold."
+    "calibrate them (e.g. scikit-learn's CalibratedClassifierCV) or decide by the empirical threshold."
 )
 BAYES_RULE_GAP = (
     "The Bayes rule for calibrated probabilities (each row positive when its expected cost is lower) costs "
     "{bayes_cost:.4g} per row: {gap:.4g} more ({gap_share:.1%}) than the cost-optimal threshold {threshold:.6g} "
     "found on the scores ({conf:.0%} CI of the gap {low:.4g} to {high:.4g}, out of sample; reported when "
-    "the CI's lower end reaches {band:.0%}). The probabilities look miscalibrated: calibrate them or decide by the empirical threshold."
+    "the CI's lower end reaches {band:.0%}). The probabilities look miscalibrated: calibrate them or decide by "
+    "the empirical threshold."
 )
 
 GROUP_SHARE = (
@@ -411,14 +412,18 @@ class CostWeightedErrors(Probe):
         measured = _Measured(
             metrics=_cost_totals(current),
             current=current,
-            trivial={f"all_{c}": (f"predicting {_show(c)} for every row", decision[:, j]) for j, c in enumerate(costs.classes.tolist())},
+            trivial={
+                f"all_{c}": (f"predicting {_show(c)} for every row", decision[:, j])
+                for j, c in enumerate(costs.classes.tolist())
+            },
         )
         if proba is None:
             notes.append("the model gives labels only: the Bayes rule cannot be priced")
             return measured
         choice = np.argmin(costs.expected(proba), axis=1)
         bayes = decision[rows, choice]
-        measured.metrics.update({"bayes_expected_cost": float(bayes.mean()), "saving": float(current.mean() - bayes.mean())})
+        measured.metrics["bayes_expected_cost"] = float(bayes.mean())
+        measured.metrics["saving"] = float(current.mean() - bayes.mean())
         measured.better = bayes
         measured.better_rule = BETTER_BAYES_RULE
         measured.better_how = HOW_BAYES
