@@ -121,7 +121,12 @@ def _threshold_group(name: str, numbers: np.ndarray, y: pd.Series, task: str, cl
     op = ">=" if high_side else "<"
     mask = present & ((numbers >= cut) if high_side else (numbers < cut))
     label = f"{name} {op} {cut:.4g}"
-    return _group(mask, y, task, classes, target, label, (Condition(name, op, cut),), index)
+    group = _group(mask, y, task, classes, target, label, (Condition(name, op, cut),), index)
+    if task != "regression":
+        return group
+    r = float(np.corrcoef(x, o)[0, 1]) if len(x) > 2 and x.std() > 0 and o.std() > 0 else float("nan")
+    text = f"Pearson r = {r:.2f} with {target} over {len(x)} rows; " + group.text
+    return Group(text, group.slice, group.rows, group.examples)
 
 
 def _numeric_outcome(y: pd.Series, task: str, classes: np.ndarray) -> np.ndarray:

@@ -69,11 +69,19 @@ class Dominance:
     def drop(self) -> float:
         return self.base - self.permuted
 
+    regression: bool = False
+
     @property
     def share(self) -> float:
-        """The fraction of the model's skill above chance that the feature carries."""
+        """The fraction of the model's skill above chance that the feature carries.
+
+        Shuffling a feature in a regression both removes its signal and adds as
+        much noise: a linear model loses twice the feature's share of R², so the
+        drop is halved.
+        """
         skill = self.base - self.chance
-        return self.drop / skill if skill > 0 else float("nan")
+        drop = self.drop / 2 if self.regression else self.drop
+        return drop / skill if skill > 0 else float("nan")
 
 
 def dominance(
@@ -103,5 +111,5 @@ def dominance(
             # The two scores share their rows, so their errors are correlated; the
             # root of the summed variances is a cautious bound for their difference.
             se = float(np.hypot(base.se, permuted.se))
-            out.append(Dominance(feature, base.score, permuted.score, se, chance))
+            out.append(Dominance(feature, base.score, permuted.score, se, chance, task == "regression"))
     return out

@@ -30,6 +30,8 @@ __all__ = ["Encoded", "Power", "Target", "encode", "encode_ordered", "encode_pai
 # Pseudo-rows of the fold's overall mean added to every bin: a bin seen a few
 # times predicts close to the base rate instead of its own noisy mean.
 _SMOOTHING = 5.0
+# (fold, bin, class) cells counted at most: 5 million counts are 40 MB.
+_MAX_CELLS = 5_000_000
 # Bins on each side whose rows form an ordered bin's prior.
 _NEIGHBOURS = 2
 # A level seen once can never be predicted out of fold; such levels share one bin.
@@ -249,6 +251,9 @@ def power(enc: Encoded, target: Target) -> Power:
     """
     if target.task == "regression":
         return _r2(enc, target)
+    limit = max(_MAX_CELLS // (target.folds * target.n_classes), 2)
+    if enc.n_codes > limit:  # thousands of levels times hundreds of classes: keep the frequent levels
+        enc = coarsen(enc, limit)
     cells = class_cells(enc, target)
     if target.n_classes == 2:
         return _fold_mean([_auc_cells(cells.predicted[k, :, 1], cells.counts[k, :, 1], cells.counts[k, :, 0])

@@ -46,6 +46,7 @@ __all__ = [
     "MISSINGNESS_LEAK",
     "NEAR_LEAK",
     "NOT_SCORED",
+    "RARE_CLASS",
     "REFERENCE_AFTER_AUDIT",
     "ROWS_SORTED_BY_TARGET",
     "SINGLE_FEATURE_LEAK",
@@ -117,14 +118,18 @@ ENTITY_OVERLAP = (
     "split by {column!r}."
 )
 FUTURE_VALUES = (
-    "Feature {feature!r} is later than the prediction time {time!r} in {count} of {rows} rows "
-    "({share:.1%}; threshold {threshold:.1%}); e.g. rows {examples}. A value from after the "
+    "Feature {feature!r} is later than the prediction time {time!r} in {count} of the {rows} "
+    "rows where both are set ({share:.1%}; threshold {threshold:.1%}); e.g. rows {examples}. A value from after the "
     "prediction cannot be known when it is made: drop it or take it as of {time!r}."
 )
 REFERENCE_AFTER_AUDIT = (
     "{count} of {rows} reference rows ({share:.1%}) are later by {time!r} than the earliest "
     "audit row ({start}) (threshold {threshold:.1%}): the model learnt from the future of "
     "rows it is judged on. Split by time."
+)
+RARE_CLASS = (
+    "Class {classes} of {target!r} has fewer than {needed} rows and is left out of the "
+    "one-vs-rest scores: too few rows to cross-validate."
 )
 NOT_SCORED = "{count} of {total} features were not scored for single-feature power: {reasons}."
 TOO_FEW_ROWS = (
@@ -300,7 +305,11 @@ class _Audit:
         self.features = {f: _Feature(f, self.data.kinds[f]) for f in self.data.features}
         self.model_score: Power = NO_POWER
         self.row_order: Power = NO_POWER
+        # Bonferroni over every single-column score tried; set once they are counted.
         self.z = norm.ppf(1 - probe.alpha)
+        self.rows = np.arange(self.data.n_rows)  # the rows scores are measured on
+        self.encoded: dict[str, Encoded] = {}
+        self.scored_target: Target | None = None
 
     # -- orchestration ------------------------------------------------------
 
@@ -339,70 +348,69 @@ class _Audit:
     def _single_features(self) -> None:
         data, p = self.data, self.p
         n = data.n_rows
-        rows = np.arange(n)
         if n > p.max_rows:
-            rows = np.sort(self.ctx.rng.choice(n, p.max_rows, replace=False))
-        self.rows = rows
-        self.metrics.update(rows=n, rows_scored=len(rows), sampled=bool(len(rows) < n))
-        frame = data.frame.iloc[rows]
-        y = data.y.iloc[rows]
-        min_class = 2 * p.folds
-        reason = None
-        if len(rows) < _MIN_ROWS:
-            reason = f"the audit data has {len(rows)} rows, fewer than the {_MIN_ROWS} that {p.folds}-fold cross-validation needs"
-        elif self.classification:
-            counts = y.value_counts()
-            rare = [c for c in self.classes if counts.get(c, 0) < min_class]
-            if len(self.classes) - len(rare) < (2 if self.task == "binary" else 2):
-                shown = ", ".join(f"{c!r} ({counts.get(c, 0)} rows)" for c in rare)
-                reason = f"class {shown} of {self.target!r} has fewer than the {min_class} rows {p.folds}-fold cross-validation needs"
-            elif rare:
-                shown = ", ".join(f"{c!r} ({counts.get(c, 0)} rows)" for c in rare)
-                self.metrics["classes_not_scored"] = [str(c) for c in rare]
-                self.findings.append(Finding(
-                    code="rare_class", severity=Severity.INFO,
-                    message=f"Class {shown} of {self.target!r} has fewer than {min_class} rows and is left out of the one-vs-rest scores.",
-                    metrics={"classes": [str(c) for c in rare]},
-                ))
+            self.rows = np.sort(self.ctx.rng.choice(n, p.max_rows, replace=False))
+        self.metrics.update(rows=n, rows_scored=len(self.rows), sampled=bool(len(self.rows) < n))
+        frame = data.frame.iloc[self.rows]
+        y = data.y.iloc[self.rows]
+        reason = self._unmeasurable(y)
         if reason is not None:
             self.findings.append(Finding(code="too_few_rows", severity=Severity.INFO,
-                                         message=TOO_FEW_ROWS.format(reason=reason), metrics={"rows": len(rows)}))
+                                         message=TOO_FEW_ROWS.format(reason=reason), metrics={"rows": len(self.rows)}))
             self.metrics["not_measured"] = reason
             return
-        target = Target.build(y, self.task, self.classes, p.folds, self.ctx.rng, min_class_rows=min_class)
-        encoded: dict[str, Encoded] = {}
+        self.scored_target = Target.build(y, self.task, self.classes, p.folds, self.ctx.rng, min_class_rows=2 * p.folds)
+        tests = self._measure(frame, self.scored_target)
+        self.z = norm.ppf(1 - p.alpha / tests)
+        self.metrics.update(tests=tests, confidence=1 - p.alpha, row_order_score=_power_metrics(self.row_order, self.z))
+        for feat in self.features.values():
+            self._judge_feature(feat)
+        self._judge_row_order()
+        self._not_scored()
+
+    def _unmeasurable(self, y: pd.Series) -> str | None:
+        """Why cross-validated scores cannot be measured at all, or None; notes rare classes."""
+        folds = self.p.folds
+        if len(y) < _MIN_ROWS:
+            return f"the audit data has {len(y)} rows, fewer than the {_MIN_ROWS} that {folds}-fold cross-validation needs"
+        if not self.classification:
+            return None
+        needed = 2 * folds
+        counts = y.value_counts()
+        rare = [c for c in self.classes.tolist() if counts.get(c, 0) < needed]
+        shown = ", ".join(f"{c!r} ({counts.get(c, 0)} rows)" for c in rare)
+        if len(self.classes) - len(rare) < 2:
+            return f"class {shown} of {self.target!r} has fewer than the {needed} rows {folds}-fold cross-validation needs"
+        if rare:
+            self.metrics["classes_not_scored"] = [str(c) for c in rare]
+            self.findings.append(Finding(
+                code="rare_class", severity=Severity.INFO,
+                message=RARE_CLASS.format(classes=shown, target=self.target, needed=needed),
+                metrics={"classes": [str(c) for c in rare]},
+            ))
+        return None
+
+    def _measure(self, frame: pd.DataFrame, target: Target) -> int:
+        """Every single-column score: each feature, its missingness, an identifier's
+        order, and row order itself. Returns how many scores were tried."""
         tests = 0
         for name, feat in self.features.items():
             series = frame[name]
             feat.note = _unscorable(series, feat.kind)
             if feat.note:
                 continue
-            enc = encode(series, feat.kind, p.max_bins)
-            encoded[name] = enc
+            self.encoded[name] = enc = encode(series, feat.kind, self.p.max_bins)
             feat.power = power(enc, target)
             tests += 1
-            n_missing = int(series.isna().sum())
-            if 0 < n_missing < len(series):
+            if 0 < series.isna().sum() < len(series):
                 feat.missing = power(encode_missing(series), target)
                 tests += 1
             feat.identifier = _identifier_like(series, feat.kind)
             if feat.identifier:
-                feat.order = power(encode_ordered(series, p.max_bins), target)
+                feat.order = power(encode_ordered(series, self.p.max_bins), target)
                 tests += 1
-        positions = pd.Series(rows.astype(float))
-        self.row_order = power(encode_ordered(positions, p.max_bins), target)
-        tests += 1
-        self.z = norm.ppf(1 - p.alpha / max(tests, 1))
-        self.metrics["tests"] = tests
-        self.metrics["confidence"] = 1 - p.alpha
-        self.metrics["row_order_score"] = _power_metrics(self.row_order, self.z)
-        self._encoded, self._target = encoded, target
-        if self.model_score.ok:
-            self.metrics["model_score"] = _power_metrics(self.model_score, self.z)
-        for feat in self.features.values():
-            self._judge_feature(feat)
-        self._judge_row_order()
-        self._not_scored()
+        self.row_order = power(encode_ordered(pd.Series(self.rows.astype(float)), self.p.max_bins), target)
+        return tests + 1
 
     def _judge_feature(self, feat: _Feature) -> None:
         candidates = [f for f in (self._identifier_finding(feat), self._power_finding(feat), self._purity_finding(feat)) if f]
@@ -420,15 +428,19 @@ class _Audit:
         if low >= self.leak:
             severity = Severity.CRITICAL if low >= self.critical else Severity.HIGH
             template, code, threshold = SINGLE_FEATURE_LEAK, "single_feature_leak", self.critical if low >= self.critical else self.leak
+            model_part = "" if share is None else f"; the whole model reaches {self.model_score.score:.2f}"
         else:
             severity = Severity.MEDIUM if share is not None and share >= self.p.share_of_model else Severity.LOW
             template, code, threshold = NEAR_LEAK, "single_feature_near_leak", self.near
+            model_part = "" if share is None else (
+                f"; the whole model reaches {self.model_score.score:.2f}, {min(share, 1.0):.0%} of its skill "
+                "from this feature alone")
         by_missingness = feat.missing.ok and feat.missing.score >= max(self.chance + 0.5 * (p.score - self.chance), self.chance + 0.1)
         group = describe_feature(feat.name, self.data.frame[feat.name], feat.kind, self.data.y, self.task,
                                  self.classes, self.target, by_missingness)
         message = template.format(
             feature=feat.name, target=self.target, metric=self.metric, score=p.score, margin=self.z * p.se,
-            threshold=threshold, model_part=self._model_part(p), evidence=group.text,
+            threshold=threshold, model_part=model_part, evidence=group.text,
         )
         return Finding(
             code=code, severity=severity, message=message, features=(feat.name,), slice=group.slice,
@@ -438,12 +450,6 @@ class _Audit:
                      "evidence_rows": group.rows},
             examples=group.examples,
         )
-
-    def _model_part(self, p: Power) -> str:
-        share = self._share(p)
-        if share is None:
-            return ""
-        return f"; {min(share, 9.99):.0%} of the model's {self.model_score.score:.2f}"
 
     def _purity_finding(self, feat: _Feature) -> Finding | None:
         if feat.note:
@@ -534,11 +540,12 @@ class _Audit:
     # -- golden pairs -------------------------------------------------------
 
     def _pairs(self) -> None:
-        if not hasattr(self, "_encoded") or self.p.pair_candidates < 2:
+        target = self.scored_target
+        if target is None or self.p.pair_candidates < 2:
             return
         flagged = {f.name for f in self.features.values() if f.worst >= Severity.HIGH.rank}
         pool = [f for f in self.features.values()
-                if f.name in self._encoded and f.name not in flagged and not f.identifier
+                if f.name in self.encoded and f.name not in flagged and not f.identifier
                 and f.kind in ("numeric", "boolean", "datetime", "categorical") and f.power.ok]
         pool.sort(key=lambda f: -f.power.score)
         pool = pool[: self.p.pair_candidates]
@@ -547,15 +554,15 @@ class _Audit:
         results = []
         for i, a in enumerate(pool):
             for b in pool[i + 1:]:
-                ways = {"their joint values": encode_pair(coarsen(self._encoded[a.name], _PAIR_BINS),
-                                                          coarsen(self._encoded[b.name], _PAIR_BINS))}
+                ways = {"their joint values": encode_pair(coarsen(self.encoded[a.name], _PAIR_BINS),
+                                                          coarsen(self.encoded[b.name], _PAIR_BINS))}
                 xa, xb = numbers[a.name], numbers[b.name]
                 if xa is not None and xb is not None:
                     with np.errstate(divide="ignore", invalid="ignore"):
                         ways["their difference"] = _encode_numbers(xa - xb, self.p.max_bins)
                         ways["their ratio"] = _encode_numbers(xa / np.where(xb == 0, np.nan, xb), self.p.max_bins)
                 for via, enc in ways.items():
-                    results.append((a, b, via, power(enc, self._target)))
+                    results.append((a, b, via, power(enc, target)))
         if not results:
             return
         z = norm.ppf(1 - self.p.alpha / len(results))
