@@ -85,6 +85,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    json_path = config.getoption("audit_json", None)
+    if json_path:
+        # Found now, not after an hour of tests: the scorecard has nowhere to go.
+        from pathlib import Path
+
+        folder = Path(json_path).parent
+        if not folder.is_dir():
+            raise pytest.UsageError(f"--audit-json {json_path}: folder {str(folder)!r} does not exist")
     config.addinivalue_line(
         "markers",
         f"{MARKER}: an audit test; probe.check inside it joins the run's shared audit and scorecard",
@@ -247,10 +255,16 @@ class AuditRun:
             pair = _Pair(model=model, data=data, seed=seed, fail_on=fail_on)
             from auditkit._runner import AuditSession
 
+            # Either failure makes every probe of the pair error with the same one line.
             try:
-                pair.session = AuditSession(model, data, seed=seed, config=self.audit_config(fail_on))
-            except Exception as exc:  # unusable model or data: every probe of the pair errors with this
-                pair.error = f"cannot audit this model on this data: {type(exc).__name__}: {exc}"
+                config = self.audit_config(fail_on)
+            except Exception as exc:
+                pair.error = f"the audit policy cannot be used: {type(exc).__name__}: {exc}"
+            else:
+                try:
+                    pair.session = AuditSession(model, data, seed=seed, config=config)
+                except Exception as exc:
+                    pair.error = f"cannot audit this model on this data: {type(exc).__name__}: {exc}"
             self.pairs[key] = pair
         return pair
 
@@ -301,7 +315,7 @@ class AuditRun:
         if not self.cards:
             if config.getoption("audit_json", None):
                 terminalreporter.write_line(
-                    f"auditkit: no audit tests ran; {config.getoption('audit_json')} was not written"
+                    f"auditkit: no audit test ran a probe; {config.getoption('audit_json')} was not written"
                 )
             return
         from auditkit._report import render_terminal

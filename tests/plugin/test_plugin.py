@@ -344,6 +344,49 @@ minimum = 0.5
     result.stdout.fnmatch_lines(["*Accuracy * is below the minimum 0.99*"])
 
 
+def test_bad_policy_and_bad_json_folder_are_reported_plainly(suite: pytest.Pytester) -> None:
+    suite.makepyfile(test_audit=PASSING)
+    missing = suite.path / "no-such-folder" / "card.json"
+    result = suite.runpytest("-p", "no:cacheprovider", f"--audit-json={missing}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*--audit-json {missing}: folder * does not exist*"])
+    suite.makepyprojecttoml("[tool.auditkit]\nfail_on = 'severe'\n")
+    result = suite.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=3)
+    result.stdout.fnmatch_lines(["*the audit policy cannot be used: ProbeConfigError: *unknown severity 'severe'*"])
+
+
+def test_one_scorecard_per_model_and_data(suite: pytest.Pytester) -> None:
+    """Two datasets in one run: two scorecards, printed and written as a JSON array."""
+    suite.makepyfile(
+        test_audit="""
+import pytest
+import toyprobes
+from auditkit.testing import parametrize_with_probes
+
+
+@pytest.fixture(scope="session", params=[0, 1], ids=["first", "second"])
+def audit_data(request):
+    data = toyprobes.make_data()
+    return data if request.param == 0 else data.replace(data.frame.iloc[:300])
+
+
+@parametrize_with_probes(toyprobes.Accuracy(), toyprobes.Spread())
+def test_audit(probe, audit_model, audit_data):
+    probe.check(audit_model, audit_data)
+"""
+    )
+    json_path = suite.path / "cards.json"
+    result = suite.runpytest("-p", "no:cacheprovider", f"--audit-json={json_path}")
+    result.assert_outcomes(passed=4)
+    cards = json.loads(json_path.read_text())
+    assert [card["data"]["rows"] for card in cards] == [400, 300]
+    for card in cards:
+        auditkit.validate_scorecard(card)
+        assert [p["name"] for p in card["probes"]] == ["accuracy", "spread"]
+    assert result.stdout.str().count("audit PASSED") == 2
+
+
 def test_junit_properties_carry_the_metrics(suite: pytest.Pytester) -> None:
     suite.makepyfile(test_audit=ALL_OUTCOMES)
     xml_path = suite.path / "junit.xml"
@@ -496,7 +539,7 @@ def pytest_sessionfinish(session):
     result.assert_outcomes(passed=1)
     assert result.ret == pytest.ExitCode.OK
     assert not json_path.exists()
-    result.stdout.fnmatch_lines([f"auditkit: no audit tests ran; {json_path} was not written"])
+    result.stdout.fnmatch_lines([f"auditkit: no audit test ran a probe; {json_path} was not written"])
     assert "auditkit scorecard" not in result.stdout.str()
     assert json.loads(report.read_text()) == []
     plain = pytester.runpytest_subprocess("-p", "no:cacheprovider")
