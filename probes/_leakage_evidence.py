@@ -52,36 +52,37 @@ def _show(value: Any) -> str:
 
 
 def _group(mask: np.ndarray, y: pd.Series, task: str, classes: np.ndarray, target: str, label: str,
-           cond: tuple[Condition, ...] | None, index: pd.Index) -> Group:
+           cond: tuple[Condition, ...] | None, index: pd.Index, where: str = "") -> Group:
     rows = int(mask.sum())
     inside = y[mask]
     if task == "regression":
         rest = y[~mask]
         elsewhere = f"{rest.mean():.3g}" if len(rest) else "n/a"
-        text = f"{label} for {rows} rows, where {target} averages {inside.mean():.3g} against {elsewhere} elsewhere"
+        text = f"{label} for {rows} rows{where}, where {target} averages {inside.mean():.3g} against {elsewhere} elsewhere"
     else:
         value = classes[-1] if task == "binary" else inside.value_counts().idxmax()
-        text = f"{label} for {rows} rows, " + outcome_phrase(int((inside == value).sum()), target, value, classes)
+        text = f"{label} for {rows} rows{where}, " + outcome_phrase(int((inside == value).sum()), target, value, classes)
     return Group(text, cond, rows, tuple(index[mask][:_EXAMPLES].tolist()))
 
 
 def describe_feature(
     name: str, series: pd.Series, kind: str, y: pd.Series, task: str, classes: np.ndarray,
-    target: str, by_missingness: bool,
+    target: str, by_missingness: bool, where: str = "",
 ) -> Group:
-    """The group of rows that best shows what ``series`` says about the target."""
+    """The group of rows that best shows what ``series`` says about the target
+    (``where`` says which rows were counted, as " of the audit and reference data")."""
     index = series.index
     missing = series.isna().to_numpy()
     if by_missingness and 0 < missing.sum() < len(series):
-        return _group(~missing, y, task, classes, target, "non-null", None, index)
+        return _group(~missing, y, task, classes, target, "non-null", None, index, where)
     numbers = as_numbers(parse_dates(series) if kind == "datetime" else series)
     if numbers is not None and kind != "boolean" and len(np.unique(numbers[~np.isnan(numbers)])) > 12:
-        return _threshold_group(name, numbers, y, task, classes, target, index)
-    return _level_group(name, series, y, task, classes, target, index)
+        return _threshold_group(name, numbers, y, task, classes, target, index, where)
+    return _level_group(name, series, y, task, classes, target, index, where)
 
 
 def _level_group(name: str, series: pd.Series, y: pd.Series, task: str, classes: np.ndarray,
-                 target: str, index: pd.Index) -> Group:
+                 target: str, index: pd.Index, where: str) -> Group:
     # The level that moves the most rows away from the overall outcome.
     frame = pd.DataFrame({"level": series.to_numpy(), "y": _numeric_outcome(y, task, classes)})
     stats = frame.groupby("level", dropna=False)["y"].agg(["mean", "size"])
@@ -90,14 +91,14 @@ def _level_group(name: str, series: pd.Series, y: pd.Series, task: str, classes:
     level = impact.idxmax()
     if pd.isna(level):
         mask = series.isna().to_numpy()
-        return _group(mask, y, task, classes, target, "null", (Condition(name, "is_null"),), index)
+        return _group(mask, y, task, classes, target, "null", (Condition(name, "is_null"),), index, where)
     mask = (series == level).fillna(False).to_numpy(dtype=bool)
     label = f"{name} == {_show(level)}"
-    return _group(mask, y, task, classes, target, label, (Condition(name, "==", level),), index)
+    return _group(mask, y, task, classes, target, label, (Condition(name, "==", level),), index, where)
 
 
 def _threshold_group(name: str, numbers: np.ndarray, y: pd.Series, task: str, classes: np.ndarray,
-                     target: str, index: pd.Index) -> Group:
+                     target: str, index: pd.Index, where: str) -> Group:
     # The cut that best separates the outcome (Youden's J; for regression, the
     # largest between-group sum of squares), searched over quantiles.
     present = ~np.isnan(numbers)
@@ -121,7 +122,7 @@ def _threshold_group(name: str, numbers: np.ndarray, y: pd.Series, task: str, cl
     op = ">=" if high_side else "<"
     mask = present & ((numbers >= cut) if high_side else (numbers < cut))
     label = f"{name} {op} {cut:.4g}"
-    group = _group(mask, y, task, classes, target, label, (Condition(name, op, cut),), index)
+    group = _group(mask, y, task, classes, target, label, (Condition(name, op, cut),), index, where)
     if task != "regression":
         return group
     r = float(np.corrcoef(x, o)[0, 1]) if len(x) > 2 and x.std() > 0 and o.std() > 0 else float("nan")

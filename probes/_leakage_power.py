@@ -74,6 +74,13 @@ class Target:
         counts = np.bincount(values, minlength=len(classes))
         return cls(task, values, len(classes), fold, folds, tuple(bool(c >= min_class_rows) for c in counts))
 
+    def subset(self, mask: np.ndarray) -> Target | None:
+        """The same target on some rows, folds kept; None if too few rows or classes remain."""
+        values = self.values[mask]
+        if len(values) < 2 * self.folds or (self.task != "regression" and len(np.unique(values)) < 2):
+            return None
+        return Target(self.task, values, self.n_classes, self.fold[mask], self.folds, self.scored)
+
     @property
     def chance(self) -> float:
         return 0.0 if self.task == "regression" else 0.5

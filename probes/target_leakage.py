@@ -307,7 +307,12 @@ class _Audit:
         self.row_order: Power = NO_POWER
         # Bonferroni over every single-column score tried; set once they are counted.
         self.z = norm.ppf(1 - probe.alpha)
-        self.rows = np.arange(self.data.n_rows)  # the rows scores are measured on
+        # The rows single-column scores are measured on: the audit rows, then the
+        # reference rows (a leak is in the data whichever side of the split it fell).
+        self.pool = _pool(self.data)
+        self.pooled = self.data.reference is not None
+        self.where = " of the audit and reference data" if self.pooled else ""
+        self.rows = np.arange(len(self.pool))  # positions in the pool, sampled above max_rows
         self.encoded: dict[str, Encoded] = {}
         self.scored_target: Target | None = None
 
@@ -346,13 +351,14 @@ class _Audit:
     # -- single features ----------------------------------------------------
 
     def _single_features(self) -> None:
-        data, p = self.data, self.p
-        n = data.n_rows
+        p = self.p
+        n = len(self.pool)
         if n > p.max_rows:
             self.rows = np.sort(self.ctx.rng.choice(n, p.max_rows, replace=False))
-        self.metrics.update(rows=n, rows_scored=len(self.rows), sampled=bool(len(self.rows) < n))
-        frame = data.frame.iloc[self.rows]
-        y = data.y.iloc[self.rows]
+        self.metrics.update(rows=n, rows_scored=len(self.rows), sampled=bool(len(self.rows) < n),
+                            scored_on="audit and reference rows" if self.pooled else "audit rows")
+        frame = self.pool.iloc[self.rows]
+        y = frame[self.target]
         reason = self._unmeasurable(y)
         if reason is not None:
             self.findings.append(Finding(code="too_few_rows", severity=Severity.INFO,
@@ -394,6 +400,7 @@ class _Audit:
         """Every single-column score: each feature, its missingness, an identifier's
         order, and row order itself. Returns how many scores were tried."""
         tests = 0
+        audit = self.rows < self.data.n_rows  # row order means something within the audit rows only
         for name, feat in self.features.items():
             series = frame[name]
             feat.note = _unscorable(series, feat.kind)
@@ -405,11 +412,14 @@ class _Audit:
             if 0 < series.isna().sum() < len(series):
                 feat.missing = power(encode_missing(series), target)
                 tests += 1
-            feat.identifier = _identifier_like(series, feat.kind)
+            feat.identifier = _identifier_like(series[audit], feat.kind)
             if feat.identifier:
                 feat.order = power(encode_ordered(series, self.p.max_bins), target)
                 tests += 1
-        self.row_order = power(encode_ordered(pd.Series(self.rows.astype(float)), self.p.max_bins), target)
+        audit_target = target.subset(audit)
+        if audit_target is not None:
+            positions = pd.Series(self.rows[audit].astype(float))
+            self.row_order = power(encode_ordered(positions, self.p.max_bins), audit_target)
         return tests + 1
 
     def _judge_feature(self, feat: _Feature) -> None:
@@ -436,8 +446,8 @@ class _Audit:
                 f"; the whole model reaches {self.model_score.score:.2f}, {min(share, 1.0):.0%} of its skill "
                 "from this feature alone")
         by_missingness = feat.missing.ok and feat.missing.score >= max(self.chance + 0.5 * (p.score - self.chance), self.chance + 0.1)
-        group = describe_feature(feat.name, self.data.frame[feat.name], feat.kind, self.data.y, self.task,
-                                 self.classes, self.target, by_missingness)
+        group = describe_feature(feat.name, self.pool[feat.name], feat.kind, self.pool[self.target], self.task,
+                                 self.classes, self.target, by_missingness, self.where)
         message = template.format(
             feature=feat.name, target=self.target, metric=self.metric, score=p.score, margin=self.z * p.se,
             threshold=threshold, model_part=model_part, evidence=group.text,
@@ -454,12 +464,13 @@ class _Audit:
     def _purity_finding(self, feat: _Feature) -> Finding | None:
         if feat.note:
             return None
-        series = self.data.frame[feat.name]
+        series = self.pool[feat.name]
         if not (0 < series.isna().sum() < len(series)):
             return None
         # Two groups (present, absent) per feature with gaps: corrected for all of them.
         gaps = sum(1 for f in self.features.values() if f.missing.ok) or 1
-        groups = missingness_purity(feat.name, series, self.data.y, self.p.alpha / (2 * gaps), self.p.min_support)
+        groups = missingness_purity(feat.name, series, self.pool[self.target], self.p.alpha / (2 * gaps),
+                                    self.p.min_support)
         pure = [g for g in groups if g.exceptions_high <= self.p.max_impurity and g.exceptions_high <= _PURITY_LIFT * g.elsewhere]
         if not pure:
             return None
@@ -478,11 +489,12 @@ class _Audit:
         )
 
     def _purity_evidence(self, g: Purity) -> str:
-        if self.classification and self.task == "binary":
+        head = f"{g.state} for {g.rows} rows{self.where}, "
+        if self.task == "binary":
             positive = self.classes[-1]
             k = g.agree if g.value == positive else g.rows - g.agree
-            return f"{g.state} for {g.rows} rows, " + outcome_phrase(k, self.target, positive, self.classes)
-        return f"{g.state} for {g.rows} rows, " + outcome_phrase(g.agree, self.target, g.value, self.classes if self.classification else np.empty(0))
+            return head + outcome_phrase(k, self.target, positive, self.classes)
+        return head + outcome_phrase(g.agree, self.target, g.value, self.classes)
 
     def _identifier_finding(self, feat: _Feature) -> Finding | None:
         if not feat.identifier:
@@ -549,7 +561,7 @@ class _Audit:
                 and f.kind in ("numeric", "boolean", "datetime", "categorical") and f.power.ok]
         pool.sort(key=lambda f: -f.power.score)
         pool = pool[: self.p.pair_candidates]
-        frame = self.data.frame.iloc[self.rows]
+        frame = self.pool.iloc[self.rows]
         numbers = {f.name: _numbers(frame[f.name], f.kind) for f in pool}
         results = []
         for i, a in enumerate(pool):
@@ -786,6 +798,17 @@ def _power_metrics(p: Power, z: float) -> dict[str, Any] | None:
     if not p.ok:
         return None
     return {"value": p.score, "ci_low": p.low(z), "ci_high": p.high(z), "se": p.se, "rows": p.rows}
+
+
+def _pool(data: AuditData) -> pd.DataFrame:
+    """The features and target of the audit rows, then of the reference rows (whose
+    index labels are marked, so examples can be told apart)."""
+    columns = [*data.features, data.target]
+    if data.reference is None:
+        return data.frame[columns]
+    ref = data.reference[columns]
+    ref = ref.set_axis(pd.Index([f"reference row {label}" for label in ref.index], dtype=object))
+    return pd.concat([data.frame[columns], ref])
 
 
 def _unscorable(series: pd.Series, kind: str) -> str | None:

@@ -163,6 +163,22 @@ def test_titanic_boat_power_matches_gradient_boosting_on_the_column_alone(titani
 
 
 @pytest.mark.slow
+def test_titanic_split_counts_the_reference_rows_too(titanic_frame):
+    # On a 30% audit split body is non-null for about 40 rows only; the reference
+    # rows hold the same leak, and pooled with them the evidence is conclusive.
+    from sklearn.model_selection import train_test_split
+
+    train, audit = train_test_split(titanic_frame, test_size=0.3, stratify=titanic_frame["survived"], random_state=0)
+    model = hgb(train.drop(columns="survived"), train["survived"])
+    r = probe_result(model, AuditData(audit, "survived", reference=train))
+    assert r.metrics["scored_on"] == "audit and reference rows" and r.metrics["rows"] == len(titanic_frame)
+    body = finding(r, "missingness_leak", "body")
+    assert "non-null for 121 rows of the audit and reference data, 0 of which survived" in body.message
+    assert finding(r, "single_feature_leak", "boat").severity >= Severity.HIGH
+    assert set(ranking(r)[:2]) == {"boat", "body"}
+
+
+@pytest.mark.slow
 def test_student_g2_then_g1_are_near_leaks_of_g3(student_frame):
     X, y = student_frame.drop(columns="G3"), student_frame["G3"]
     model = make_pipeline(
@@ -465,6 +481,14 @@ def test_a_failing_model_leaves_the_data_audit_standing():
 
 
 # -- properties of the result ---------------------------------------------------
+
+
+def test_an_index_of_repeated_text_labels_is_no_obstacle():
+    df = clean_frame(600, 30)
+    df["leak"] = np.where(df["y"] == 1, "closed", None)
+    df.index = pd.Index(["row"] * 300 + ["other"] * 300)
+    r = probe_result(None, AuditData(df.assign(s=0.5), "y", score="s"))
+    assert finding(r, "single_feature_leak", "leak").severity == Severity.CRITICAL
 
 
 def test_results_are_json_ready_reproducible_and_leave_the_data_alone():
