@@ -23,14 +23,15 @@ __all__ = ["Chart", "Shape", "charts_for"]
 
 # Caps on what one chart draws; the JSON scorecard keeps everything.
 MAX_BARS = 20
-MAX_GROUPS = 24
-MAX_GROUP_FEATURES = 6
+MAX_GROUPS = 16
+MAX_GROUP_FEATURES = 4
 MAX_SLICES = 15
-MAX_GRID_COLUMNS = 40
+MAX_GRID_COLUMNS = 30
 MAX_GRID_INJECTIONS = 30
 MAX_CURVE_POINTS = 300
 MAX_CURVES = 4
 LABEL_CHARS = 42
+MAX_TOOLTIP_CHARS = 240
 
 WIDTH = 760
 _CHAR_W = 6.4  # average glyph width of the 11px sans-serif labels
@@ -75,6 +76,14 @@ class Chart:
     caption: str = ""
     legend: tuple[tuple[str, str], ...] = field(default=())  # (colour, label)
 
+    @property
+    def weight(self) -> int:
+        """About how many characters the chart takes in the page."""
+        return 200 + sum(
+            40 + len(s.text or "") + len(s.tooltip or "") + sum(len(k) + len(v) + 4 for k, v in s.attrs)
+            for s in self.shapes
+        )
+
 
 def _n(x: float) -> str:
     return f"{x:.1f}".rstrip("0").rstrip(".")
@@ -83,7 +92,7 @@ def _n(x: float) -> str:
 def _shape(tag: str, text: str | None = None, tooltip: str | None = None, **attrs: Any) -> Shape:
     # ``class_`` stands for ``class``; other underscores are SVG's hyphens (text_anchor).
     pairs = tuple((k.rstrip("_").replace("_", "-"), _n(v) if isinstance(v, float) else str(v)) for k, v in attrs.items())
-    return Shape(tag, pairs, text, tooltip)
+    return Shape(tag, pairs, text, None if tooltip is None else truncate(tooltip, MAX_TOOLTIP_CHARS))
 
 
 def _num(value: Any) -> float | None:
@@ -534,32 +543,39 @@ def injection_grid(result: ProbeResult) -> list[Chart]:
 # --- cost weighted errors: the cost curve -----------------------------------------------
 
 
-def _curve_points(raw: Any) -> list[tuple[float, float]]:
-    pts: list[tuple[float, float]] = []
+def _curve_points(raw: Any, limit: int = MAX_CURVE_POINTS) -> list[tuple[float, float]]:
+    """The finite points of a curve, sorted by x and thinned to ``limit`` (the
+    minimum kept: it is the point the chart is about)."""
+    import numpy as np
+
+    xs: Any = None
+    ys: Any = None
     if isinstance(raw, Mapping):
         xs = _first(raw, ("threshold", "thresholds", "offset", "x"))
         ys = _first(raw, ("cost", "costs", "expected_cost", "y"))
-        if isinstance(xs, list) and isinstance(ys, list):
-            pts = [(a, b) for a, b in ((_num(x), _num(y)) for x, y in zip(xs, ys)) if a is not None and b is not None]
     elif isinstance(raw, list):
+        pairs = []
         for e in raw:
             if isinstance(e, Mapping):
-                a, b = _num(_first(e, ("threshold", "x"))), _num(_first(e, ("cost", "expected_cost", "y")))
+                pairs.append((_first(e, ("threshold", "x")), _first(e, ("cost", "expected_cost", "y"))))
             elif isinstance(e, (list, tuple)) and len(e) >= 2:
-                a, b = _num(e[0]), _num(e[1])
-            else:
-                continue
-            if a is not None and b is not None:
-                pts.append((a, b))
-    return pts
-
-
-def _downsample(pts: list[tuple[float, float]], limit: int) -> list[tuple[float, float]]:
-    if len(pts) <= limit:
-        return pts
-    step = len(pts) / limit
-    keep = {int(i * step) for i in range(limit)} | {len(pts) - 1, min(range(len(pts)), key=lambda i: pts[i][1])}
-    return [pts[i] for i in sorted(keep)]
+                pairs.append((e[0], e[1]))
+        xs, ys = [p[0] for p in pairs], [p[1] for p in pairs]
+    if not isinstance(xs, list) or not isinstance(ys, list):
+        return []
+    n = min(len(xs), len(ys))
+    # Vectorised: a probe may hand over a curve of a million points. Anything
+    # that is not a number becomes NaN and is dropped with the non-finite ones.
+    x = np.array([v if _num(v) is not None else np.nan for v in xs[:n]], dtype=float)
+    y = np.array([v if _num(v) is not None else np.nan for v in ys[:n]], dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    x, y = x[keep], y[keep]
+    order = np.argsort(x, kind="stable")
+    x, y = x[order], y[order]
+    if len(x) > limit:
+        idx = np.unique(np.concatenate([np.linspace(0, len(x) - 1, limit).astype(int), [int(np.argmin(y))]]))
+        x, y = x[idx], y[idx]
+    return list(zip(x.tolist(), y.tolist()))
 
 
 def cost_curve(result: ProbeResult) -> list[Chart]:
@@ -568,16 +584,15 @@ def cost_curve(result: ProbeResult) -> list[Chart]:
     # (name, where its thresholds are, points, what the x axis is)
     curves: list[tuple[str, Mapping[str, Any], list[tuple[float, float]], str]] = []
     pts = _curve_points(raw)
-    if pts:
+    if len(pts) >= 2:
         curves.append(("", m, pts, _axis(raw)))
     elif isinstance(raw, Mapping):  # one curve per class (one-vs-rest) or per group
         for name, sub in list(raw.items())[:MAX_CURVES]:
             p = _curve_points(sub)
-            if p:
+            if len(p) >= 2:  # one point is no curve
                 curves.append((str(name), sub if isinstance(sub, Mapping) else {}, p, _axis(sub)))
     charts = []
     for name, meta, pts, axis in curves:
-        pts = sorted(_downsample(sorted(pts), MAX_CURVE_POINTS))
         # A per-class curve carries its own thresholds; else the probe-level ones apply.
         current = _threshold(meta, m, ("current_threshold", "threshold_current", "decision_threshold"))
         optimal = _threshold(meta, m, ("optimal_threshold", "optimal_offset"))

@@ -107,7 +107,7 @@ def flatten_metrics(metrics: Mapping[str, Any], *, limit: int = 100, max_list: i
             for k, v in value.items():
                 yield from walk(f"{prefix}.{k}" if prefix else str(k), v, depth + 1)
         elif isinstance(value, (list, tuple)):
-            if value and all(not isinstance(v, (Mapping, list, tuple)) for v in value) and len(value) <= 4:
+            if 0 < len(value) <= 4 and all(not isinstance(v, (Mapping, list, tuple)) for v in value):
                 # A CI or a pair reads best whole.
                 yield prefix, "[" + ", ".join(fmt_number(v) if not isinstance(v, str) else json.dumps(v) for v in value) + "]"
                 return

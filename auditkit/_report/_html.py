@@ -20,6 +20,7 @@ from typing import Any
 from auditkit._policy import GatePolicy, scorecard_date
 from auditkit._report._charts import charts_for
 from auditkit._report._common import (
+    ShownFinding,
     describe_slice,
     expired_waivers,
     flatten_metrics,
@@ -33,13 +34,31 @@ from auditkit._results import ProbeResult, Scorecard
 __all__ = ["render_html"]
 
 MAX_FINDINGS_PER_PROBE = 100
-MAX_FINDINGS_TOTAL = 300
-MAX_MESSAGE_CHARS = 1500
+MAX_MESSAGE_CHARS = 1200
+MAX_FEATURES = 12
 MAX_EXAMPLES = 3
-MAX_EXAMPLE_CHARS = 400
-MAX_FINDING_METRICS = 20
+MAX_EXAMPLE_CHARS = 300
+MAX_FINDING_METRICS = 16
 MAX_PROBE_METRICS = 80
 MAX_VALUE_CHARS = 120
+# What the whole page may spend, in characters, on each kind of content; past
+# it, the rest is left to the JSON scorecard and the page says so. With the
+# caps above this keeps a page well under 2 MB whatever the audit holds.
+CHART_BUDGET = 650_000
+FINDING_BUDGET = 650_000
+METRICS_BUDGET = 200_000
+
+
+class _Budget:
+    def __init__(self, chars: int) -> None:
+        self.left = chars
+
+    def take(self, chars: int) -> bool:
+        if chars > self.left:
+            self.left = 0  # once spent, spent: later items do not squeeze into the remainder
+            return False
+        self.left -= chars
+        return True
 _SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 
@@ -70,31 +89,71 @@ def _duration(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
 
 
-def _probe_view(card: Scorecard, result: ProbeResult, policy: GatePolicy, budget: int) -> tuple[dict[str, Any], int]:
-    shown = shown_findings(card, result)
+def _weight(view: dict[str, Any]) -> int:
+    """About how many characters a finding takes in the page (markup included)."""
+    text = len(view["message"]) + len(view["slice"]) + len(view["waiver_note"])
+    text += sum(len(x) + 20 for x in view["features"]) + sum(len(x) + 20 for x in view["examples"])
+    text += sum(len(k) + len(v) + 60 for k, v in view["metrics"])
+    return 600 + int(text * 1.2)  # escaping makes quotes and brackets longer
+
+
+def _finding_view(s: ShownFinding) -> dict[str, Any]:
+    f = s.finding
+    metrics, _ = flatten_metrics(f.metrics, limit=MAX_FINDING_METRICS, max_list=4)
+    return {
+        "severity": f.severity.value,
+        "code": f.code,
+        "message": truncate(f.message, MAX_MESSAGE_CHARS),
+        "features": [truncate(x, MAX_VALUE_CHARS) for x in f.features[:MAX_FEATURES]]
+        + ([f"… and {len(f.features) - MAX_FEATURES} more"] if len(f.features) > MAX_FEATURES else []),
+        "slice": truncate(describe_slice(f.slice), 400),
+        "metrics": [(k, _value(v)) for k, v in metrics],
+        "examples": [_example(e) for e in f.examples[:MAX_EXAMPLES]],
+        "more_examples": max(0, len(f.examples) - MAX_EXAMPLES),
+        "waived": s.waived,
+        "waiver_note": s.waiver.note if s.waiver is not None else "",
+        "fails": s.fails_gate,
+    }
+
+
+def _select_findings(card: Scorecard) -> list[tuple[list[ShownFinding], list[dict[str, Any]]]]:
+    """Every probe's findings, and the views of those the page lists: the worst
+    of the whole audit first, so that a long tail of minor findings in one probe
+    never crowds out a critical one in the next."""
+    shown = [shown_findings(card, r) for r in card.probes]
+    order = sorted(
+        ((p, i) for p, items in enumerate(shown) for i in range(min(len(items), MAX_FINDINGS_PER_PROBE))),
+        key=lambda pi: (-shown[pi[0]][pi[1]].finding.severity.rank, pi[0], pi[1]),
+    )
+    budget = _Budget(FINDING_BUDGET)
+    picked: dict[tuple[int, int], dict[str, Any]] = {}
+    for p, i in order:
+        view = _finding_view(shown[p][i])
+        if not budget.take(_weight(view)):
+            break
+        picked[(p, i)] = view
+    return [(items, [picked[(p, i)] for i in range(len(items)) if (p, i) in picked]) for p, items in enumerate(shown)]
+
+
+def _probe_view(
+    result: ProbeResult,
+    shown: list[ShownFinding],
+    findings: list[dict[str, Any]],
+    policy: GatePolicy,
+    budgets: dict[str, _Budget],
+) -> dict[str, Any]:
     counts = Counter(s.finding.severity.value for s in shown)
-    allowed = max(0, min(MAX_FINDINGS_PER_PROBE, budget))
-    findings = []
-    for s in shown[:allowed]:
-        f = s.finding
-        metrics, _ = flatten_metrics(f.metrics, limit=MAX_FINDING_METRICS, max_list=4)
-        findings.append(
-            {
-                "severity": f.severity.value,
-                "code": f.code,
-                "message": truncate(f.message, MAX_MESSAGE_CHARS),
-                "features": [truncate(x, MAX_VALUE_CHARS) for x in f.features[:20]],
-                "slice": truncate(describe_slice(f.slice), 600),
-                "metrics": [(k, _value(v)) for k, v in metrics],
-                "examples": [_example(e) for e in f.examples[:MAX_EXAMPLES]],
-                "more_examples": max(0, len(f.examples) - MAX_EXAMPLES),
-                "waived": s.waived,
-                "waiver_note": s.waiver.note if s.waiver is not None else "",
-                "fails": s.fails_gate,
-            }
-        )
     metrics, cut = flatten_metrics(result.metrics, limit=MAX_PROBE_METRICS)
-    charts, chart_notes = charts_for(result) if result.status in ("passed", "failed") else ([], [])
+    metric_rows = [(k, _value(v)) for k, v in metrics]
+    if not budgets["metrics"].take(sum(len(k) + len(v) + 60 for k, v in metric_rows)):
+        metric_rows, cut = [], 1
+    drawn, chart_notes = charts_for(result) if result.status in ("passed", "failed") else ([], [])
+    charts = []
+    for chart in drawn:
+        if budgets["charts"].take(chart.weight):
+            charts.append(chart)
+        else:
+            chart_notes.append(f"The {chart.title.lower()} chart is left out to keep this page small.")
     unwaived = [s for s in shown if not s.waived]
     if result.status in ("error", "skipped"):
         headline = result.reason or ""
@@ -104,7 +163,7 @@ def _probe_view(card: Scorecard, result: ProbeResult, policy: GatePolicy, budget
         headline = "only waived findings"
     else:
         headline = "no findings"
-    view = {
+    return {
         "name": result.name,
         "status": result.status,
         "score": "-" if result.score is None else f"{result.score:.0f}",
@@ -120,10 +179,9 @@ def _probe_view(card: Scorecard, result: ProbeResult, policy: GatePolicy, budget
         "chart_notes": [truncate(n, 300) for n in chart_notes],
         "findings": findings,
         "hidden_findings": len(shown) - len(findings),
-        "metrics": [(k, _value(v)) for k, v in metrics],
+        "metrics": metric_rows,
         "metrics_cut": cut > 0,
     }
-    return view, len(findings)
 
 
 def _summary(result: ProbeResult) -> str:
@@ -165,12 +223,11 @@ def _waiver_rows(card: Scorecard, policy: GatePolicy) -> list[dict[str, Any]]:
 def render_html(card: Scorecard) -> str:
     """The scorecard as one self-contained HTML page (a string)."""
     policy = GatePolicy.from_dict(card.policy)
-    probes = []
-    budget = MAX_FINDINGS_TOTAL
-    for result in card.probes:
-        view, used = _probe_view(card, result, policy, budget)
-        budget -= used
-        probes.append(view)
+    budgets = {"charts": _Budget(CHART_BUDGET), "metrics": _Budget(METRICS_BUDGET)}
+    probes = [
+        _probe_view(result, shown, views, policy, budgets)
+        for result, (shown, views) in zip(card.probes, _select_findings(card))
+    ]
     statuses = Counter(r.status for r in card.probes)
     summary_line = ", ".join(f"{statuses[s]} {s}" for s in ("passed", "failed", "error", "skipped") if statuses[s])
     model_extra = ", ".join(

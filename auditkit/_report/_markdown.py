@@ -20,6 +20,7 @@ MAX_FINDINGS = 30
 MAX_MESSAGE_CHARS = 500
 # Every line the renderer writes starts with its own prefix ("| ", "- "), so the
 # characters that matter only at a line's start (#, +, -, digits) stay as they are.
+_PLAIN = re.compile(r"[A-Za-z0-9_.:/=-]{1,200}")
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 _ICON = {"passed": "\u2705", "failed": "\u274c", "error": "\u26a0\ufe0f", "skipped": "\u23ed\ufe0f"}
 
@@ -33,10 +34,10 @@ def md_escape(text: str) -> str:
 
 
 def md_code(text: str) -> str:
-    """Data as a code span: literal inside, so only a backtick could end it early
-    and only a pipe could split a table cell (GFM reads ``\\|`` even there)."""
-    text = " ".join(str(text).split()).replace("`", "'").replace("|", "\\|")
-    return f"`{text}`"
+    """A name as a code span when it is a plain identifier (a probe, a code, most
+    columns); anything else is escaped text, so data never reaches the page raw."""
+    text = str(text)
+    return f"`{text}`" if _PLAIN.fullmatch(text) else md_escape(text)
 
 
 def render_markdown(card: Scorecard) -> str:

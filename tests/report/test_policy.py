@@ -1,0 +1,257 @@
+"""The gate policy: the TOML file, waivers and their expiry, per-probe severities, the minimum score."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import pandas as pd
+import pytest
+
+import auditkit
+from auditkit import AuditData, Condition, Evidence, Finding, GatePolicy, Probe, ProbeConfigError, Waiver, audit
+
+
+@dataclass(frozen=True, kw_only=True)
+class Leaky(Probe):
+    """Reports one critical leak on 'boat' and one medium on 'body', whatever the model."""
+
+    name: ClassVar[str] = "leaky"
+
+    def run(self, ctx):
+        return Evidence(
+            metrics={"rows": ctx.data.n_rows},
+            findings=[
+                Finding(code="single_feature_leak", severity="critical", message="boat leaks (AUC 0.98, threshold 0.90).", features=("boat",)),
+                Finding(code="single_feature_leak", severity="medium", message="body leaks a little (AUC 0.81).", features=("body",)),
+            ],
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Biased(Probe):
+    """Reports one medium-severity slice."""
+
+    name: ClassVar[str] = "biased"
+
+    def run(self, ctx):
+        return Evidence(
+            findings=[
+                Finding(
+                    code="underperforming_slice",
+                    severity="medium",
+                    message="The model errs on 41% of rows where age >= 60 and sex == 'f'.",
+                    slice=(Condition("age", ">=", 60), Condition("sex", "==", "f")),
+                )
+            ]
+        )
+
+
+@pytest.fixture
+def data(clean_binary: pd.DataFrame) -> AuditData:
+    return AuditData(clean_binary, target="y", sensitive="group")
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+# --- reading the policy -------------------------------------------------------------------
+
+
+def test_a_pyproject_table_gives_gate_probe_settings_and_waivers(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "pyproject.toml",
+        """
+        [project]
+        name = "credit-model"
+
+        [tool.auditkit]
+        fail_on = "medium"
+        min_score = 40
+        timeout_s = 120
+
+        [tool.auditkit.probes.slice_bias]
+        fail_on = "high"
+        ratio_threshold = 0.75
+
+        [[tool.auditkit.waivers]]
+        probe = "target_leakage"
+        code = "single_feature_leak"
+        features = ["boat"]
+        reason = "boat is dropped before scoring (MODEL-12)"
+        expires = 2026-06-30
+
+        [[tool.auditkit.waivers]]
+        probe = "slice_bias"
+        reason = "a new sample is being collected"
+        slice = [{feature = "age", op = ">=", value = 60}]
+        """,
+    )
+    config = auditkit.load_config(path)
+    assert config.source == str(path)
+    assert config.timeout_s == 120
+    policy = config.policy
+    assert policy.fail_on is auditkit.Severity.MEDIUM and policy.min_score == 40
+    # The probe's own settings reach the probe; its fail_on is the gate's, not the probe's.
+    assert config.probe_settings == {"slice_bias": {"ratio_threshold": 0.75}}
+    assert policy.threshold("slice_bias") is auditkit.Severity.HIGH
+    assert policy.threshold("target_leakage") is auditkit.Severity.MEDIUM
+    first, second = policy.waivers
+    assert first == Waiver(
+        probe="target_leakage",
+        code="single_feature_leak",
+        features=("boat",),
+        reason="boat is dropped before scoring (MODEL-12)",
+        expires=dt.date(2026, 6, 30),
+    )
+    assert second.slice == (Condition("age", ">=", 60),) and second.expires is None
+    # The policy travels in the scorecard and comes back the same.
+    assert GatePolicy.from_dict(policy.to_dict()) == policy
+
+
+def test_the_default_policy_reads_as_it_always_has() -> None:
+    assert GatePolicy().to_dict() == {"fail_on": "high", "fail_on_error": True, "min_score": 0.0}
+    assert GatePolicy.from_dict({}) == GatePolicy()
+
+
+def test_a_file_of_its_own_holds_top_level_keys(tmp_path: Path) -> None:
+    path = write(tmp_path / "audit.toml", 'fail_on = "critical"\n[[waivers]]\nprobe = "x"\nreason = "known"\n')
+    config = auditkit.load_config(path)
+    assert config.policy.fail_on is auditkit.Severity.CRITICAL and len(config.policy.waivers) == 1
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[[waivers]]\nprobe = "target_leakage"\n', "a waiver needs a reason ('reason')"),
+        ('[[waivers]]\nprobe = "t"\nreason = "r"\nexpires = "next week"\n', "expires must be a date such as 2026-06-30; got 'next week'"),
+        ('[[waivers]]\nprobe = "t"\nreason = "r"\nuntil = 2026-01-01\n', "unknown key 'until'"),
+        ('[[waivers]]\nprobe = "t"\nreason = "r"\nfeatures = "boat"\n', "features must be a list of column names"),
+        ('[[waivers]]\nprobe = "t"\nreason = "r"\nslice = [{feature = "a", op = "~", value = 1}]\n', "slice must be a list of {feature, op, value} tables"),
+        ('[[waivers]]\nreason = "r"\n', "a waiver needs the name of the probe it waives ('probe')"),
+        ('fail_on = "severe"\n', "unknown severity 'severe'"),
+        ('min_score = "high"\n', "min_score must be a number; got 'high'"),
+        ('fail_on_error = "no"\n', "fail_on_error must be true or false; got 'no'"),
+        ('waivers = "all"\n', "'waivers' must be a list of tables"),
+        ('failon = "high"\n', "unknown audit setting 'failon'"),
+        ("[probes.slice_bias]\nfail_on = 3\n", "unknown severity 3"),
+    ],
+)
+def test_a_bad_policy_is_one_clear_error_naming_the_file(tmp_path: Path, toml: str, message: str) -> None:
+    path = write(tmp_path / "audit.toml", toml)
+    with pytest.raises(ProbeConfigError) as err:
+        auditkit.load_config(path)
+    assert str(err.value).startswith("audit.toml: ")
+    assert message in str(err.value)
+
+
+def test_the_nearest_pyproject_with_a_table_is_found_from_the_working_directory(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[tool.auditkit]\nfail_on = "low"\n')
+    inner = tmp_path / "pkg"
+    inner.mkdir()
+    write(inner / "pyproject.toml", '[project]\nname = "inner"\n')  # no [tool.auditkit]: looked past
+    deep = inner / "tests" / "unit"
+    deep.mkdir(parents=True)
+    assert auditkit.find_config(deep) == tmp_path / "pyproject.toml"
+    assert auditkit.load_config(start=deep).policy.fail_on is auditkit.Severity.LOW
+    write(inner / "pyproject.toml", '[tool.auditkit]\nfail_on = "critical"\n')
+    assert auditkit.find_config(deep) == inner / "pyproject.toml"
+
+
+def test_no_policy_file_anywhere_means_the_default_policy(tmp_path: Path) -> None:
+    assert auditkit.find_config(tmp_path) is None
+    assert auditkit.load_config(start=tmp_path) == auditkit.AuditConfig()
+    with pytest.raises(ProbeConfigError, match="config file 'nowhere.toml' does not exist"):
+        auditkit.load_config("nowhere.toml")
+
+
+# --- waivers ------------------------------------------------------------------------------
+
+
+def test_a_waiver_matches_probe_code_features_and_slice_in_any_order() -> None:
+    finding = Finding(
+        code="underperforming_slice",
+        severity="high",
+        message="m",
+        features=("sex", "age"),
+        slice=(Condition("sex", "==", "f"), Condition("age", ">=", 60.0)),
+    )
+    same = Waiver(
+        probe="slice_bias",
+        reason="r",
+        code="underperforming_slice",
+        features=("age", "sex"),
+        slice=(Condition("age", ">=", 60), Condition("sex", "==", "f")),
+    )
+    assert same.matches("slice_bias", finding)
+    assert Waiver(probe="slice_bias", reason="whole probe").matches("slice_bias", finding)
+    assert not same.matches("target_leakage", finding)
+    assert not Waiver(probe="slice_bias", reason="r", code="other_code").matches("slice_bias", finding)
+    assert not Waiver(probe="slice_bias", reason="r", features=("age",)).matches("slice_bias", finding)
+    assert not Waiver(probe="slice_bias", reason="r", slice=(Condition("age", ">=", 65),)).matches("slice_bias", finding)
+
+
+def test_a_waiver_holds_through_its_expiry_day_and_then_says_it_expired() -> None:
+    waiver = Waiver(probe="leaky", reason="boat is dropped before scoring", expires="2026-06-30")
+    policy = GatePolicy(waivers=(waiver,))
+    finding = Finding(code="single_feature_leak", severity="critical", message="m")
+    on_the_day = policy.waiver_for("leaky", finding, dt.date(2026, 6, 30))
+    assert on_the_day is not None and on_the_day.active
+    assert on_the_day.note == "waived (until 2026-06-30): boat is dropped before scoring"
+    assert not policy.fails(finding, probe="leaky", on=dt.date(2026, 6, 30))
+    after = policy.waiver_for("leaky", finding, dt.date(2026, 7, 1))
+    assert after is not None and not after.active
+    assert after.note == "waiver expired on 2026-06-30, so it no longer waives: boat is dropped before scoring"
+    assert policy.fails(finding, probe="leaky", on=dt.date(2026, 7, 1))
+    # Without the probe's name no waiver can apply: the finding is judged on its severity.
+    assert policy.fails(finding)
+
+
+def test_a_holding_waiver_wins_over_a_lapsed_one() -> None:
+    finding = Finding(code="c", severity="high", message="m")
+    policy = GatePolicy(
+        waivers=(Waiver(probe="p", reason="old", expires="2020-01-01"), Waiver(probe="p", reason="renewed"))
+    )
+    status = policy.waiver_for("p", finding, dt.date(2026, 1, 1))
+    assert status is not None and status.active and status.waiver.reason == "renewed"
+
+
+def test_waived_findings_stay_in_the_scorecard_and_the_gate_looks_past_them(clean_model, data) -> None:
+    bare = audit(clean_model, data, probes=[Leaky()])
+    assert not bare.passed and bare["leaky"].status == "failed"
+
+    waived = {"waivers": [{"probe": "leaky", "features": ["boat"], "reason": "dropped before scoring", "expires": "2999-12-31"}]}
+    card = audit(clean_model, data, probes=[Leaky()], config=waived)
+    assert card.passed and card["leaky"].status == "passed"
+    assert [f.features for f in card["leaky"].findings] == [("boat",), ("body",)]  # nothing hidden
+    assert card["leaky"].score == bare["leaky"].score == 0  # the score stays honest
+    assert card.policy["waivers"][0]["reason"] == "dropped before scoring"
+    auditkit.validate_scorecard(card)
+
+    lapsed = {"waivers": [{"probe": "leaky", "features": ["boat"], "reason": "dropped", "expires": "2000-01-01"}]}
+    assert not audit(clean_model, data, probes=[Leaky()], config=lapsed).passed
+
+
+def test_min_score_is_held_against_the_findings_no_waiver_covers(clean_model, data) -> None:
+    policy = {"min_score": 60, "waivers": [{"probe": "leaky", "features": ["boat"], "reason": "known"}]}
+    card = audit(clean_model, data, probes=[Leaky()], config=policy)
+    # The card scores 0 (a critical finding), but the gate sees only the medium one: 65 >= 60.
+    assert card.score == 0 and card.passed
+    assert GatePolicy.from_dict(card.policy).gate_score(card.probes) == 65
+    stricter = dict(policy, min_score=70)
+    assert not audit(clean_model, data, probes=[Leaky()], config=stricter).passed
+
+
+def test_a_probe_can_have_its_own_failing_severity(clean_model, data) -> None:
+    assert audit(clean_model, data, probes=[Biased()]).passed  # medium is below the default high
+    strict = {"probes": {"biased": {"fail_on": "medium"}}}
+    card = audit(clean_model, data, probes=[Biased(), Leaky()], config=dict(strict, fail_on="critical"))
+    assert card["biased"].status == "failed"
+    assert card["leaky"].status == "failed"  # critical, at the global level
+    lenient = {"fail_on": "medium", "probes": {"biased": {"fail_on": "critical"}}}
+    assert audit(clean_model, data, probes=[Biased()], config=lenient)["biased"].status == "passed"

@@ -1,0 +1,336 @@
+"""The renderers, one pure function per format: HTML (static checks; the browser
+test is beside this file), Markdown, JUnit XML and the terminal table."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import markupsafe
+import numpy as np
+
+import auditkit
+from auditkit import Condition, Finding, ProbeResult
+from auditkit._report._charts import MAX_CURVE_POINTS, MAX_GRID_COLUMNS, MAX_GRID_INJECTIONS, charts_for
+
+WAIVING = {
+    "fail_on": "high",
+    "fail_on_error": True,
+    "min_score": 0.0,
+    "waivers": [
+        {"probe": "target_leakage", "features": ["body"], "reason": "body is removed in v2 <b>soon</b>", "expires": "2026-12-31"},
+        {"probe": "nan_injection", "reason": "the imputer ships next sprint", "expires": "2026-01-31"},
+    ],
+}
+
+
+def svg_kinds(page: str) -> list[str]:
+    return re.findall(r'<figure class="chart" data-chart="([a-z_]+)">', page)
+
+
+# --- HTML ---------------------------------------------------------------------------------
+
+
+def test_html_has_grade_score_a_section_per_probe_and_every_finding(full_card) -> None:
+    page = auditkit.render_html(full_card)
+    assert page.startswith("<!DOCTYPE html>")
+    assert '<strong id="score">0</strong>/100' in page and 'class="grade grade-F"' in page
+    for result in full_card.probes:
+        assert f'<section class="probe" id="probe-{result.name}">' in page
+        for f in result.findings:
+            assert str(markupsafe.escape(f.message)) in page
+    assert "RuntimeError: &lt;img src=x onerror=alert(1)&gt;" in page  # the error's reason
+    assert "no costs were given" in page  # the skip's reason
+    assert "seed 7" in page
+
+
+def test_html_draws_a_chart_from_each_probes_metrics(full_card) -> None:
+    kinds = svg_kinds(auditkit.render_html(full_card))
+    assert kinds == [
+        "leakage_ranking",
+        "group_bars",
+        "group_bars",  # one per sensitive column
+        "disparity_ratios",
+        "discovered_slices",
+        "injection_grid",
+        "cost_curve",
+    ]
+
+
+def test_every_string_from_data_is_escaped(full_card, cards) -> None:
+    page = auditkit.render_html(full_card)
+    assert cards.XSS not in page
+    assert "<img" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    # Nothing runs, nothing loads: no script, no handler, no outside address, and the CSP says so.
+    assert "<script" not in page
+    assert not re.search(r"<[a-z]+\b[^>]*\son[a-z]+\s*=", page)  # no event handler in any tag
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", page)
+    assert "@import" not in page and "url(" not in page
+    assert "default-src 'none'" in page
+
+
+def test_waived_findings_show_their_reason_and_expired_waivers_say_so(cards) -> None:
+    page = auditkit.render_html(cards.full_card_of(WAIVING))
+    assert "waived (until 2026-12-31): body is removed in v2 &lt;b&gt;soon&lt;/b&gt;" in page
+    assert "waiver expired on 2026-01-31, so it no longer waives: the imputer ships next sprint" in page
+    assert page.count('class="finding fails waived"') == 0
+    assert page.count('class="finding waived"') == 1
+
+
+def test_a_probe_without_the_metrics_a_chart_needs_gets_its_section_without_it(cards) -> None:
+    bare = [dataclasses.replace(r, metrics={}, findings=()) for r in cards.full_card_of().probes]
+    odd = dataclasses.replace(
+        cards.leakage_result(),
+        metrics={
+            "ranking": "not a list",
+            "groups": [{"feature": "sex"}, 3, None],
+            "slices": [{"slice": "age > 3", "error": "high"}],
+            "grid": {"age": "handled"},
+            "cost_curve": {"threshold": [0.1, None], "expected_cost": [1]},
+            "disparities": [{"ratio": "x"}],
+        },
+    )
+    for probes in (bare, [odd]):
+        page = auditkit.render_html(cards.make_card(tuple(probes)))
+        assert svg_kinds(page) == []
+        assert "could not be drawn" not in page
+        for r in probes:
+            assert f'id="probe-{r.name}"' in page
+
+
+def test_a_chart_that_fails_on_odd_metrics_leaves_a_note_not_a_crash(cards, monkeypatch) -> None:
+    from auditkit._report import _charts
+
+    def broken(result):
+        raise ValueError("metrics of an unexpected shape")
+
+    monkeypatch.setattr(_charts, "BUILDERS", (broken, _charts.cost_curve))
+    page = auditkit.render_html(cards.make_card((cards.cost_result(),)))
+    assert "The broken chart could not be drawn from these metrics (ValueError: metrics of an unexpected shape)." in page
+    assert svg_kinds(page) == ["cost_curve"]
+
+
+def test_the_charts_cap_what_they_draw(cards) -> None:
+    ranking = [{"feature": f"x{i}", "score": 0.5 + i / 20000} for i in range(5000)]
+    curve = np.linspace(0, 1, 1_000_000)
+    big = ProbeResult(
+        name="huge",
+        status="passed",
+        score=100.0,
+        metrics={
+            "ranking": ranking,
+            "cost_curve": {"threshold": curve.tolist(), "expected_cost": (curve**2).tolist()},
+            "grid": {f"c{i}": {f"k{j}": "handled" for j in range(60)} for i in range(500)},
+        },
+    )
+    charts, notes = charts_for(big)
+    assert notes == []
+    by_kind = {c.kind: c for c in charts}
+    bars = [s for s in by_kind["leakage_ranking"].shapes if s.tag == "rect"]
+    assert len(bars) == 20
+    assert "x4999" in {s.text for s in by_kind["leakage_ranking"].shapes}  # the top one is drawn
+    (line,) = [s for s in by_kind["cost_curve"].shapes if s.tag == "polyline"]
+    assert len(dict(line.attrs)["points"].split()) <= MAX_CURVE_POINTS + 2
+    cells = [s for s in by_kind["injection_grid"].shapes if s.tag == "rect"]
+    assert len(cells) == MAX_GRID_COLUMNS * MAX_GRID_INJECTIONS
+    assert f"{500 - MAX_GRID_COLUMNS} more columns" in by_kind["injection_grid"].caption
+
+
+def test_the_page_of_a_huge_audit_stays_under_2_mb(cards) -> None:
+    """What a 1M-row audit can put in a scorecard, and more: thousands of ranked
+    features and groups, a 200,000-point curve, a 500-column grid, 3,000 findings
+    with long examples, five times over. The page caps what it draws and lists;
+    the JSON keeps it all."""
+    long = "v" * 5000
+    findings = tuple(
+        Finding(
+            code="underperforming_slice",
+            severity=("critical", "high", "medium", "low", "info")[i % 5],
+            message=f"Slice {i}: the model errs on 41% of 1,000 rows where edu == {long!r}.",
+            features=tuple(f"f{j}" for j in range(30)),
+            slice=(Condition("edu", "==", long),),
+            metrics={f"m{j}": j / 7 for j in range(200)},
+            examples=tuple({"row": r, "text": long} for r in range(50)),
+        )
+        for i in range(3000)
+    )
+    curve = np.linspace(0, 1, 200_000)
+    probes = tuple(
+        ProbeResult(
+            name=f"probe_{k}",
+            status="failed",
+            score=0.0,
+            metrics={
+                "ranking": [{"feature": f"x{i}" * 10, "score": 0.5 + i / 20000, "ci_low": 0.4, "ci_high": 0.9} for i in range(5000)],
+                "groups": [{"feature": f"s{g // 100}", "group": f"g{g}", "count": 1000, "selection_rate": 0.3, "accuracy": 0.8} for g in range(1000)],
+                "slices": [{"slice": [{"feature": "a", "op": "==", "value": long}], "support": 9, "error": 0.5} for _ in range(1000)],
+                "cost_curve": {"threshold": curve.tolist(), "expected_cost": curve.tolist()},
+                "grid": {f"c{i}": {f"k{j}": {"outcome": "handled", "rows": 1000} for j in range(60)} for i in range(500)},
+                "blob": [list(range(100))] * 1000,
+            },
+            findings=findings,
+        )
+        for k in range(5)
+    )
+    page = auditkit.render_html(cards.make_card(probes))
+    size = len(page.encode("utf-8"))
+    assert size < 2_000_000, size
+    print(f"page of the huge audit: {size:,} bytes")
+    assert "more findings are in the JSON scorecard" in page
+
+
+def test_html_is_a_pure_function_of_the_scorecard(full_card) -> None:
+    assert auditkit.render_html(full_card) == auditkit.render_html(full_card)
+    again = auditkit.scorecard_from_json(auditkit.render_json(full_card))
+    assert auditkit.render_html(again) == auditkit.render_html(full_card)
+
+
+def test_group_bars_fall_back_on_wilson_intervals_from_the_count(cards) -> None:
+    from scipy.stats import binomtest
+
+    result = cards.bias_result()
+    charts, _ = charts_for(result)
+    sex = next(c for c in charts if c.kind == "group_bars" and c.title.endswith("sex"))
+    female = next(g for g in result.metrics["groups"] if g["group"] == "female")
+    ci = binomtest(round(female["selection_rate"] * female["count"]), female["count"]).proportion_ci(method="wilson")
+    tips = [s.tooltip for s in sex.shapes if s.tooltip and s.tooltip.startswith("female")]
+    assert f"95% CI {ci.low:.4g} to {ci.high:.4g}" in tips[0]
+
+
+# --- Markdown -----------------------------------------------------------------------------
+
+
+def test_markdown_is_a_short_summary_with_a_row_per_probe(full_card) -> None:
+    md = auditkit.render_markdown(full_card)
+    assert md.splitlines()[0] == "### \u274c auditkit: audit FAILED, score 0/100 (grade F)"
+    rows = [line for line in md.splitlines() if line.startswith("| `")]
+    assert [r.split("|")[1].strip() for r in rows] == [f"`{p.name}`" for p in full_card.probes]
+    assert all(r.count("|") == 5 for r in rows)  # four cells each, none split by data
+    assert "<details><summary>Findings (6)</summary>" in md
+    assert len(md) < 10_000
+
+
+def test_markdown_escapes_data_so_it_neither_runs_nor_breaks_the_table(cards) -> None:
+    hostile = "a|b <script>alert(1)</script> [x](javascript:alert(1)) **bold** `tick`"
+    probe = ProbeResult(
+        name="target_leakage",
+        status="failed",
+        score=0.0,
+        findings=(Finding(code="single_feature_leak", severity="critical", message=hostile, features=(hostile,)),),
+    )
+    md = auditkit.render_markdown(cards.make_card((probe,)))
+    assert "<script>" not in md and "&lt;script&gt;" in md
+    assert "[x](javascript" not in md and "\\[x\\]" in md
+    assert "\\*\\*bold\\*\\*" in md and "\\`tick\\`" in md
+    (row,) = [line for line in md.splitlines() if line.startswith("| `target_leakage`")]
+    assert row.count("|") - row.count("\\|") == 5
+    assert md.count("a\\|b &lt;script&gt;") == 3  # the table, the finding, its feature: all escaped
+
+
+def test_markdown_marks_waived_findings_and_lapsed_waivers(cards) -> None:
+    md = auditkit.render_markdown(cards.full_card_of(WAIVING))
+    assert "_waived (until 2026\\-12\\-31): body is removed in v2 &lt;b&gt;soon&lt;/b&gt;_" in md.replace("-", "\\-") or (
+        "_waived (until 2026-12-31): body is removed in v2 &lt;b&gt;soon&lt;/b&gt;_" in md
+    )
+    assert "waiver for nan\\_injection expired on 2026-01-31 and no longer waives" in md
+    (row,) = [line for line in md.splitlines() if line.startswith("| `target_leakage`")]
+    assert "(+1 more)" in row
+
+
+def test_markdown_lists_at_most_30_findings(cards) -> None:
+    many = ProbeResult(
+        name="p",
+        status="failed",
+        score=0.0,
+        findings=tuple(Finding(code="c", severity="high", message=f"finding {i}") for i in range(100)),
+    )
+    md = auditkit.render_markdown(cards.make_card((many,)))
+    assert md.count("\n- **high**") == 30 and "and 70 more in the full report" in md
+
+
+# --- JUnit XML ----------------------------------------------------------------------------
+
+
+def test_junit_has_one_testcase_per_probe_with_its_outcome(full_card) -> None:
+    root = ET.fromstring(auditkit.render_junit(full_card))
+    suite = root.find("testsuite")
+    assert suite is not None
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors"), suite.get("skipped")) == ("6", "3", "1", "1")
+    cases = {c.get("name"): c for c in suite.findall("testcase")}
+    assert list(cases) == [p.name for p in full_card.probes]
+    leak = cases["target_leakage"].find("failure")
+    assert leak is not None and leak.get("type") == "critical"
+    assert "Feature '<img src=x onerror=alert(1)>' alone predicts" in leak.get("message", "")
+    assert "target_leakage/single_feature_leak" in (leak.text or "") and "re-run with seed 7" in (leak.text or "")
+    assert cases["broken"].find("error") is not None
+    assert cases["needs_costs"].find("skipped").get("message") == "no costs were given"
+    # A finding below the gate is no failure, but it is not lost either.
+    cost = cases["cost_weighted_errors"]
+    assert cost.find("failure") is None
+    assert "money_left_on_table" in cost.find("system-out").text
+
+
+def test_junit_metrics_are_flattened_bounded_properties(full_card) -> None:
+    root = ET.fromstring(auditkit.render_junit(full_card))
+    case = next(c for c in root.iter("testcase") if c.get("name") == "target_leakage")
+    props = {p.get("name"): p.get("value") for p in case.find("properties")}
+    assert len(props) <= 50
+    assert props["score"] == "0" and props["seed"] == "11"
+    assert props["metrics.model_score.score"] == "0.99"
+    assert props["metrics.ranking.0.score"] == "0.97"
+    assert "metrics.ranking.7.score" not in props  # a long list is cut
+    assert props["metrics_truncated"].startswith("true")
+    suite_props = {p.get("name"): p.get("value") for p in root.find("testsuite").find("properties")}
+    assert suite_props["passed"] == "false" and suite_props["grade"] == "F"
+
+
+def test_junit_survives_characters_xml_cannot_carry(cards) -> None:
+    probe = ProbeResult(
+        name="p",
+        status="error",
+        reason="bad byte \x00 and \x1b[31m colour",
+        metrics={"col\x07": 1.0},
+    )
+    text = auditkit.render_junit(cards.make_card((probe,)))
+    root = ET.fromstring(text)
+    error = next(root.iter("error"))
+    assert error.get("message") == "bad byte \ufffd and \ufffd[31m colour"
+
+
+def test_junit_marks_waived_findings_and_leaves_them_out_of_the_failure(cards) -> None:
+    root = ET.fromstring(auditkit.render_junit(cards.full_card_of(WAIVING)))
+    case = next(c for c in root.iter("testcase") if c.get("name") == "target_leakage")
+    assert "body" not in case.find("failure").text
+    assert "waived (until 2026-12-31): body is removed in v2 <b>soon</b>" in case.find("system-out").text
+    assert "nan_injection expired on 2026-01-31" in root.find("testsuite").find("system-err").text
+
+
+# --- terminal -----------------------------------------------------------------------------
+
+
+def test_the_terminal_table_is_plain_when_piped_and_coloured_on_a_tty(cards) -> None:
+    card = cards.full_card_of(WAIVING)
+    plain = auditkit.render_terminal(card)
+    assert "\x1b[" not in plain
+    lines = plain.splitlines()
+    assert lines[0].startswith("auditkit 0.1.0 - audit FAILED: score 0/100, grade F")
+    leak_row = plain[plain.index("\ntarget_leakage") : plain.index("\nslice_bias")]  # wrapped over lines
+    assert "(1 waived)" in leak_row
+    assert "note: waiver for nan_injection expired on 2026-01-31 and no longer waives" in plain
+    coloured = auditkit.render_terminal(card, color=True)
+    assert "\x1b[" in coloured
+
+
+def test_a_probe_whose_findings_are_all_waived_says_so(cards) -> None:
+    policy = {"fail_on": "high", "waivers": [{"probe": "nan_injection", "reason": "known"}]}
+    plain = auditkit.render_terminal(cards.make_card((cards.injection_result(),), policy=policy))
+    assert "no findings (1 waived)" in plain
+
+
+def test_every_renderer_takes_a_scorecard_and_returns_a_string(full_card) -> None:
+    for render in (auditkit.render_html, auditkit.render_markdown, auditkit.render_junit, auditkit.render_terminal, auditkit.render_json):
+        assert isinstance(render(full_card), str)
+    json.loads(auditkit.render_json(full_card))
