@@ -17,6 +17,7 @@ from probes._groups import CLASSIFICATION_KEYS, REGRESSION_KEYS, Disparity, Grou
 __all__ = [
     "DISPARITY_MESSAGE",
     "IMPACT",
+    "INCOMPLETE_MESSAGE",
     "INSUFFICIENT_MESSAGE",
     "SLICE_CONFIDENCE_MESSAGE",
     "SLICE_MESSAGE",
@@ -75,6 +76,10 @@ SLICE_MESSAGE_REGRESSION = (
     "The model's mean absolute error is {error:.4g} on the {support} rows where {where} ({share:.1%} of the data), "
     "against {overall:.4g} overall ({error_ratio:.2f}x, threshold {min_error_ratio:.2f}x); "
     "p = {q_value:.2g} after Benjamini-Hochberg over {tested} slices tried."
+)
+INCOMPLETE_MESSAGE = (
+    "The slice search ran out of its {budget:g} s budget after counting {tables} column combinations "
+    "({tested} slices tested): slices among the rest were not searched (raise search_budget_s or min_support)."
 )
 SLICE_CONFIDENCE_MESSAGE = (
     "Its own probabilities expected {expected_error:.1%} errors there (recalibrated to the overall "
@@ -138,16 +143,26 @@ class SliceBias(Probe):
     rate, regressors on MAE (ratio only: the difference has the target's units).
 
     **Discovered slices.** A SliceLine search (Sagadeeva & Boehm, 2021) over
-    conjunctions of up to ``max_conditions`` conditions on category values,
-    numeric quantile bins and ranges, and nulls, for the exact top slices by
-    SliceLine's score (``error_weight`` 0.95 as in the paper: error first, size
-    second), with at least ``min_support`` of the rows (1%, and never fewer than
-    30: a smaller slice is rarely worth a fix). Each is tested against the rest
-    of the rows (exact binomial for classification errors), corrected by
-    Benjamini-Hochberg over every slice the search evaluated. The ``top_k``
-    most distinct slices are reported; a slice is a finding when significant
-    and its error at least ``min_error_ratio`` times the overall error (1.5:
-    below that, even a sound model's slices near its decision boundary qualify).
+    conjunctions of up to ``max_conditions`` conditions on distinct columns:
+    category values (the ``max_levels`` most frequent), numeric ranges cut at
+    ``numeric_bins`` quantiles (``<``, ``>=``, ``between``) and nulls. It returns
+    the exact top slices by SliceLine's score (``error_weight`` 0.95 as in the
+    paper: error first, size second) among those with at least ``min_support``
+    of the rows (1%, and never fewer than 30: a smaller slice is rarely worth a
+    fix, and a larger floor prunes the search). Every slice it evaluates is
+    tested against the rest of the rows (exact binomial for classification
+    errors, a z-test for absolute errors) and corrected by Benjamini-Hochberg
+    over all of them. Each reported slice is then shrunk to a minimal reproducer:
+    a condition stays only if the rows it shuts out are significantly better off
+    (Bonferroni over the conditions searched), and a ``<`` / ``>=`` cut moves to
+    the value where the score peaks. The ``top_k`` most distinct slices are
+    reported; a slice is a finding when significant, as searched and as shrunk,
+    and its error is at least ``min_error_ratio`` times the overall error (1.5).
+    With labels only, a hard region (errors near the decision boundary) cannot
+    be told from a weak one. With probabilities it can: the slice must also err
+    ``min_error_ratio`` times more than the model's own probabilities expect
+    there (recalibrated to the overall error), so a sound model that knows where
+    it is unsure stays quiet. A search cut short by ``search_budget_s`` says so.
     """
 
     name: ClassVar[str] = "slice_bias"
@@ -355,6 +370,7 @@ class SliceBias(Probe):
         columns = _sliceline.encode(
             data.X, data.kinds, bins=int(self.numeric_bins), max_levels=int(self.max_levels), min_rows=min_rows
         )
+        budget = min(self.search_budget_s, 0.8 * ctx.timeout_s)  # leave the runner time to collect
         found = _sliceline.search(
             columns,
             outcome.error,
@@ -363,7 +379,7 @@ class SliceBias(Probe):
             min_rows=min_rows,
             error_weight=self.error_weight,
             k=max(100, 20 * int(self.top_k)),
-            deadline_s=min(self.search_budget_s, 0.8 * ctx.timeout_s),
+            deadline_s=budget,
         )
         overall = found.mean_error
         zero_one = outcome.task != "regression"
@@ -464,6 +480,17 @@ class SliceBias(Probe):
                     )
                 )
         metrics["slices"] = reported
+        if not found.complete:
+            findings.append(
+                Finding(
+                    code="slice_search_incomplete",
+                    severity=Severity.INFO,
+                    message=INCOMPLETE_MESSAGE.format(
+                        budget=budget, tables=found.tables, tested=found.tested
+                    ),
+                    metrics={"tables_counted": found.tables, "slices_tested": found.tested},
+                )
+            )
         metrics["slice_search"] = {
             "rows": n,
             "columns": len(columns),

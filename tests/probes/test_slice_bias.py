@@ -22,6 +22,7 @@ from probes import _sliceline
 from probes.slice_bias import (
     DISPARITY_MESSAGE,
     IMPACT,
+    INCOMPLETE_MESSAGE,
     INSUFFICIENT_MESSAGE,
     SLICE_MESSAGE,
     WHAT,
@@ -249,6 +250,28 @@ def test_the_bootstrap_interval_matches_a_row_by_row_bootstrap():
     assert dp["difference_ci"][1] == pytest.approx(hi, abs=0.015)
 
 
+def test_the_regression_bootstrap_interval_matches_a_row_by_row_bootstrap():
+    rng = np.random.default_rng(11)
+    n = 1500
+    frame = pd.DataFrame({"group": rng.choice(["a", "b", "c"], n), "x": rng.normal(size=n)})
+    frame["y"] = frame["x"] + rng.standard_t(3, n) * np.where(frame["group"] == "c", 1.6, 1.0)
+    frame["pred"] = frame["x"]
+    result = run(None, auditkit.AuditData(frame, "y", prediction="pred", sensitive=["group"]), discover=False, n_bootstrap=2000)
+    (d,) = result.metrics["disparities"]
+    assert d["disparity"] == "mae" and d["worse_group"] == "c"
+    err = (frame["y"] - frame["pred"]).abs().to_numpy()
+    group = frame["group"].to_numpy()
+    ratios, diffs = [], []
+    for _ in range(600):
+        rows = rng.integers(0, n, n)
+        mae = pd.Series(err[rows]).groupby(group[rows]).mean()
+        ratios.append(mae.min() / mae.max())
+        diffs.append(mae.max() - mae.min())
+    for ours, theirs in ((d["ratio_ci"], ratios), (d["difference_ci"], diffs)):
+        lo, hi = np.quantile(theirs, [0.025, 0.975])
+        assert ours[0] == pytest.approx(lo, abs=0.02) and ours[1] == pytest.approx(hi, abs=0.02)
+
+
 def test_a_group_below_minimum_support_is_insufficient_evidence_never_a_finding():
     frame = planted_error_gap(3000, 4, fpr=(0.05, 0.05), tiny=12)
     frame.loc[frame["group"] == "c", "pred"] = 1 - frame.loc[frame["group"] == "c", "y"]  # all wrong
@@ -405,6 +428,16 @@ def test_a_hard_region_the_model_knows_is_hard_is_not_a_weakness(seed):
     first = loud.findings[0]
     assert {c.feature for c in first.slice} == {"age", "region"}
     assert first.metrics["confidence_ratio"] > 1.5
+
+
+def test_a_search_cut_short_by_its_budget_says_so():
+    frame, p = hidden_slice_frame(2000, 0, flip=0.08)
+    frame["pred"] = np.where(hidden(frame), p < 0.5, p >= 0.5).astype(int)
+    result = run(None, auditkit.AuditData(frame, "y", prediction="pred"), search_budget_s=1e-9)
+    (info,) = findings(result, "slice_search_incomplete")
+    search = result.metrics["slice_search"]
+    assert info.severity is Severity.INFO and not search["complete"]
+    assert info.message == INCOMPLETE_MESSAGE.format(budget=1e-9, tables=search["tables_counted"], tested=search["slices_tested"])
 
 
 def test_the_search_returns_the_exact_top_k_of_brute_force_enumeration():
