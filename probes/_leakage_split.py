@@ -1,35 +1,53 @@
 """What crosses the split: rows and entities shared by reference and audit data,
 contradicting duplicates, and values from after the prediction time.
 
-Only measurements live here (counts, shares, example rows); the probe judges them.
+Measurements first (counts, shares, example rows), then the judging of them into
+findings; none of it depends on the model or on single-feature scores.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
+from auditkit import AuditData, Finding, Severity
+from probes._leakage_messages import (
+    CONFLICTING_DUPLICATES,
+    DUPLICATE_ROWS,
+    ENTITY_OVERLAP,
+    FUTURE_VALUES,
+    REFERENCE_AFTER_AUDIT,
+)
 from probes._leakage_power import as_numbers, parse_dates
 
+if TYPE_CHECKING:
+    from probes.target_leakage import TargetLeakage as LeakageSettings
+
 __all__ = [
+    "MIN_COUNT",
     "Conflicts",
     "Duplicates",
     "EntityOverlap",
     "FutureValues",
     "ReferenceAfterAudit",
     "conflicting_duplicates",
+    "contamination",
     "cross_duplicates",
     "entity_overlap",
     "future_values",
     "reference_after_audit",
     "row_keys",
+    "show_list",
+    "time_checks",
 ]
 
 _EXAMPLES = 5
+# Rows a duplicate or time finding needs before it is more than a note.
+MIN_COUNT = 5
 # Significant digits two values must share to count as "near-exact" duplicates.
 _NEAR_DIGITS = 4
 
@@ -212,3 +230,115 @@ def reference_after_audit(audit_time: pd.Series, reference_time: pd.Series) -> R
 
 def _is_number(series: pd.Series) -> bool:
     return bool(ptypes.is_numeric_dtype(series.dtype))
+
+
+# -- judging ------------------------------------------------------------------
+
+
+def contamination(data: AuditData, settings: LeakageSettings, classification: bool) -> tuple[dict[str, Any], list[Finding]]:
+    """Contradicting duplicates in the audit data; duplicate rows and shared
+    entities between reference and audit data."""
+    out: dict[str, Any] = {}
+    findings: list[Finding] = []
+    features = list(data.features)
+    if not features:
+        return out, findings
+    keys, near_keys = row_keys(data.frame[features])
+    if classification:
+        c = conflicting_duplicates(keys, data.y)
+        out["conflicting_rows"] = c.count
+        if c.count:
+            findings.append(Finding(
+                code="conflicting_duplicates",
+                severity=Severity.LOW if c.share >= settings.conflict_share else Severity.INFO,
+                message=CONFLICTING_DUPLICATES.format(count=c.count, share=c.share, groups=c.groups, target=data.target,
+                                                      threshold=settings.conflict_share, examples=show_list(c.examples)),
+                metrics={"rows": c.count, "share": c.share, "groups": c.groups}, examples=c.examples,
+            ))
+    ref = data.reference
+    if ref is None:
+        return out, findings
+    ref_keys, ref_near_keys = row_keys(ref[features])
+    exact = cross_duplicates(keys, ref_keys, data.frame.index, near=False)
+    near = cross_duplicates(near_keys, ref_near_keys, data.frame.index, near=True)
+    out["duplicate_rows"] = {"count": exact.count, "share": exact.share, "baseline": exact.baseline}
+    out["near_duplicate_rows"] = {"count": near.count, "share": near.share, "baseline": near.baseline}
+    found = _duplicates_finding(exact, "appear exactly", "duplicate_rows", settings)
+    if found is None and near.count > exact.count:
+        found = _duplicates_finding(near, "appear up to rounding (numbers to 4 significant digits)",
+                                    "near_duplicate_rows", settings)
+    findings += [found] if found else []
+    for column in data.ids:
+        if column not in ref.columns:
+            out.setdefault("ids_not_in_reference", []).append(column)
+            continue
+        o = entity_overlap(column, data.frame[column], ref[column])
+        out.setdefault("entity_overlap", {})[column] = {"count": o.count, "total": o.total, "share": o.share}
+        if o.count == 0:
+            continue
+        share = settings.entity_share
+        findings.append(Finding(
+            code="entity_overlap",
+            severity=Severity.HIGH if o.share >= 5 * share else Severity.MEDIUM if o.share >= share else Severity.LOW,
+            message=ENTITY_OVERLAP.format(count=o.count, total=o.total, column=column, share=o.share,
+                                          threshold=share, examples=show_list(o.examples)),
+            metrics={"count": o.count, "total": o.total, "share": o.share}, examples=o.examples,
+        ))
+    return out, findings
+
+
+def _duplicates_finding(d: Duplicates, how: str, code: str, settings: LeakageSettings) -> Finding | None:
+    # Judged by the excess over the coincidental rate, and only when the count
+    # is significantly above that rate: low-cardinality data repeats honestly.
+    threshold = settings.duplicate_share
+    if d.count < MIN_COUNT or d.excess < threshold or d.p_value() >= settings.alpha:
+        return None
+    return Finding(
+        code=code, severity=Severity.HIGH if d.excess >= 5 * threshold else Severity.MEDIUM,
+        message=DUPLICATE_ROWS.format(count=d.count, rows=d.rows, share=d.share, how=how, baseline=d.baseline,
+                                      threshold=threshold, examples=show_list(d.examples)),
+        metrics={"count": d.count, "rows": d.rows, "share": d.share, "baseline": d.baseline, "p_value": d.p_value()},
+        examples=d.examples,
+    )
+
+
+def time_checks(data: AuditData, settings: LeakageSettings) -> tuple[dict[str, Any], list[Finding]]:
+    """Date features later than the prediction time; reference rows later than audit rows."""
+    out: dict[str, Any] = {}
+    findings: list[Finding] = []
+    time = data.time
+    if time is None:
+        return out, findings
+    for name in data.columns_of_kind("datetime"):
+        fv = future_values(name, data.frame[name], data.frame[time])
+        if fv is None:
+            continue
+        out.setdefault("future_values", {})[name] = {"count": fv.count, "rows": fv.rows, "share": fv.share}
+        if fv.count == 0:
+            continue
+        serious = fv.share >= settings.future_share and fv.count >= MIN_COUNT
+        findings.append(Finding(
+            code="future_values", severity=Severity.HIGH if serious else Severity.LOW,
+            message=FUTURE_VALUES.format(feature=name, time=time, count=fv.count, rows=fv.rows, share=fv.share,
+                                         threshold=settings.future_share, examples=show_list(fv.examples)),
+            features=(name,), metrics={"count": fv.count, "rows": fv.rows, "share": fv.share}, examples=fv.examples,
+        ))
+    ref = data.reference
+    if ref is not None and time in ref.columns:
+        ra = reference_after_audit(data.frame[time], ref[time])
+        if ra is not None:
+            out["reference_after_audit"] = {"count": ra.count, "rows": ra.rows, "share": ra.share}
+            if ra.count:
+                findings.append(Finding(
+                    code="reference_after_audit",
+                    severity=Severity.MEDIUM if ra.share >= settings.future_share else Severity.LOW,
+                    message=REFERENCE_AFTER_AUDIT.format(count=ra.count, rows=ra.rows, share=ra.share, time=time,
+                                                         start=ra.start, threshold=settings.future_share),
+                    metrics={"count": ra.count, "rows": ra.rows, "share": ra.share, "audit_start": ra.start},
+                ))
+    return out, findings
+
+
+def show_list(items: tuple[Any, ...]) -> str:
+    """Examples for a message: row labels as they are, text quoted."""
+    return ", ".join(repr(i) if isinstance(i, str) else str(i) for i in items) or "none"
