@@ -46,6 +46,9 @@ __all__ = [
 ]
 
 _EXAMPLES = 5
+# Below this share of rows with an identical twin, the rows are mostly unique
+# and twins with contradicting labels stand out.
+_MOSTLY_UNIQUE = 0.5
 # Rows a duplicate or time finding needs before it is more than a note.
 MIN_COUNT = 5
 # Significant digits two values must share to count as "near-exact" duplicates.
@@ -132,6 +135,7 @@ class Conflicts:
     count: int
     groups: int
     rows: int
+    duplicated: int  # rows with at least one identical twin, whatever its label
     examples: tuple[Any, ...] = ()
 
     @property
@@ -141,11 +145,14 @@ class Conflicts:
 
 def conflicting_duplicates(keys: np.ndarray, y: pd.Series) -> Conflicts:
     """Rows sharing their features' key with a row of another label."""
-    labels_per_key = y.groupby(keys).nunique()
+    grouped = y.groupby(keys)
+    labels_per_key = grouped.nunique()
     conflicting = labels_per_key.index[labels_per_key.to_numpy() > 1]
     rows = np.isin(keys, conflicting.to_numpy())
+    sizes = grouped.size()
+    duplicated = int(sizes[sizes > 1].sum())
     examples = tuple(y.index[rows][:_EXAMPLES].tolist())
-    return Conflicts(int(rows.sum()), len(conflicting), len(keys), examples)
+    return Conflicts(int(rows.sum()), len(conflicting), len(keys), duplicated, examples)
 
 
 @dataclass(frozen=True)
@@ -248,12 +255,16 @@ def contamination(data: AuditData, settings: LeakageSettings, classification: bo
         c = conflicting_duplicates(keys, data.y)
         out["conflicting_rows"] = c.count
         if c.count:
+            # Where most rows have identical twins (a few coarse features), contradicting
+            # twins are what the features cannot tell apart, not a defect of the data.
+            distinct_rows = c.duplicated < _MOSTLY_UNIQUE * c.rows
             findings.append(Finding(
                 code="conflicting_duplicates",
-                severity=Severity.LOW if c.share >= settings.conflict_share else Severity.INFO,
+                severity=Severity.LOW if c.share >= settings.conflict_share and distinct_rows else Severity.INFO,
                 message=CONFLICTING_DUPLICATES.format(count=c.count, share=c.share, groups=c.groups, target=data.target,
                                                       threshold=settings.conflict_share, examples=show_list(c.examples)),
-                metrics={"rows": c.count, "share": c.share, "groups": c.groups}, examples=c.examples,
+                metrics={"rows": c.count, "share": c.share, "groups": c.groups, "duplicated_rows": c.duplicated},
+                examples=c.examples,
             ))
     ref = data.reference
     if ref is None:

@@ -62,17 +62,21 @@ class TargetLeakage(Probe):
       every feature with gaps, the cross-validated ROC AUC (one-vs-rest macro
       for several classes) or R² of a histogram learner on that column alone
       (numbers and dates in quantile bins, one bin per category, one for
-      missing values), compared with the model's own score on the same data;
-      every feature is ranked in ``metrics["ranking"]``;
+      missing values), compared with the model's own score on the audit
+      data; every feature is ranked in ``metrics["ranking"]``, most suspect
+      first. With reference data, columns are scored on the audit and
+      reference rows together: a leak is in the data whichever side of the
+      split it fell on, and the model learnt it from the reference side;
     - *purity of missingness*: how certain the outcome is where a feature is
       present (or absent), with a Clopper-Pearson bound;
     - *golden pairs*: the top ``pair_candidates`` features two at a time
       (their joint bins, difference and ratio);
-    - *identifiers*: columns of identifier kind, or unique per row and
-      monotonic with row order, scored by their order, and row order itself;
+    - *identifiers*: columns of identifier kind, or whole numbers or text
+      unique per row and monotonic with row order, scored by their order;
+      and the order of the audit rows itself;
     - *contamination*: exact and near-exact (numbers to 4 significant digits)
-      duplicate rows between reference and audit data, against
-      the rate duplicates within the reference data predict; audit rows with
+      duplicate rows between reference and audit data, against the rate
+      duplicates within the reference data predict; audit rows with
       identical features and different labels; ``ids`` on both sides;
     - *time*: date features later than the ``time`` column, reference rows
       later than the earliest audit row;
@@ -101,10 +105,14 @@ class TargetLeakage(Probe):
     ``too_good`` (ROC AUC or R² 0.99) is a finding by itself. Missingness
     leaks when the present (or absent) rows, ``min_support`` or more, have at
     most ``max_impurity`` (10%) exceptions and at most a quarter of the
-    exceptions found elsewhere. One feature carrying ``dominance_share`` (60%)
-    of the model's skill is a suspect: Titanic's ``sex`` carries about half
-    in an honest model. Shares of duplicate rows, overlapping entities and
-    future values are judged against 1%.
+    exceptions found elsewhere. A model carrying ``dominance_share`` (60%)
+    of its skill above chance on one feature is noted (``info``): honest
+    models do that too (Titanic's ``sex`` carries 60% of an honest model's);
+    it is ``medium`` when that feature also nearly predicts the target alone.
+    Pairs must beat their better half by ``pair_gain`` (0.10) and reach the
+    leak threshold. Shares of duplicate rows (above the coincidental rate),
+    overlapping entities, contradicting twins and future values are judged
+    against 1%; five times that is ``high``.
     """
 
     name: ClassVar[str] = "target_leakage"

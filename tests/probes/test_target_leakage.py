@@ -366,6 +366,10 @@ def test_conflicting_labels_on_identical_rows():
     r = probe_result(None, AuditData(frame.assign(s=np.random.default_rng(0).random(len(frame))), "y", score="s"))
     f = finding(r, "conflicting_duplicates")
     assert f.metrics["rows"] == 120 and f.metrics["groups"] == 60 and f.severity == Severity.LOW
+    # one coarse feature: every row has twins, and contradicting ones are only noted
+    coarse = df[["color", "y"]].assign(s=0.5)
+    r = probe_result(None, AuditData(coarse, "y", score="s"))
+    assert finding(r, "conflicting_duplicates").severity == Severity.INFO
 
 
 def test_dates_after_the_prediction_time_and_reference_from_the_future():
