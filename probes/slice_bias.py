@@ -305,7 +305,8 @@ class SliceBias(Probe):
                     t, [_groups.SELECTION, _groups.FPR, _groups.FNR, _groups.TPR], flip=flip, rng=rng, **common
                 )
             }
-            judged.extend(found[n] for n in ("demographic_parity", "false_positive_rate", "false_negative_rate") if n in found)
+            flagged = ("demographic_parity", "false_positive_rate", "false_negative_rate")
+            judged.extend(found[name] for name in flagged if name in found)
             if "true_positive_rate" in found:
                 tpr = found["true_positive_rate"]
                 reported.append(dict(tpr.to_dict(), large=None, significant=None))

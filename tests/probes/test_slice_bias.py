@@ -147,7 +147,8 @@ def test_adult_sex_gap_in_selection_rate_is_a_finding_with_its_numbers(adult_mod
     z = (rate["Male"] - rate["Female"]) / np.sqrt(pooled * (1 - pooled) * (1 / n["Male"] + 1 / n["Female"]))
     assert m["p_value"] == pytest.approx(2 * stats.norm.sf(z), rel=1e-6)
     assert f"'Female' {rate['Female']:.3f} vs 'Male' {rate['Male']:.3f}" in finding.message
-    assert finding.message.endswith(IMPACT[("demographic_parity", "benefit")].format(worse_group="'Female'", positive=">50K"))
+    impact = IMPACT[("demographic_parity", "benefit")].format(worse_group="'Female'", positive=">50K")
+    assert finding.message.endswith(impact)
     assert finding.message.startswith(WHAT["demographic_parity"].format(positive=">50K") + " differs across 'sex'")
 
 
@@ -193,10 +194,15 @@ def test_a_false_positive_gap_is_punitive_for_a_risk_flag_and_favourable_for_a_b
     assert f.slice == (Condition("group", "==", "b"),) and f.features == ("group",)
     assert f.metrics["error_kind"] == "punitive" and f.severity is Severity.HIGH
     assert "punitive" in f.message
+    # b is also selected more often: the worse-off end of a risk flag's selection rate
+    (dp,) = findings(risk, "selection_rate_disparity")
+    assert dp.slice == (Condition("group", "==", "b"),) and "flagged 1 more often" in dp.message
     benefit = run(None, data, positive_outcome="benefit", discover=False)
     (g,) = findings(benefit, "false_positive_rate_disparity")
     assert g.metrics["error_kind"] == "favourable" and g.severity is Severity.MEDIUM
     assert not findings(benefit, "false_negative_rate_disparity")
+    (dp,) = findings(benefit, "selection_rate_disparity")
+    assert dp.slice == (Condition("group", "==", "a"),) and "less often" in dp.message
     # the exact FPR of each group, by hand
     neg = frame[frame["y"] == 0]
     fpr = neg.groupby("group")["pred"].mean()
@@ -256,7 +262,8 @@ def test_the_regression_bootstrap_interval_matches_a_row_by_row_bootstrap():
     frame = pd.DataFrame({"group": rng.choice(["a", "b", "c"], n), "x": rng.normal(size=n)})
     frame["y"] = frame["x"] + rng.standard_t(3, n) * np.where(frame["group"] == "c", 1.6, 1.0)
     frame["pred"] = frame["x"]
-    result = run(None, auditkit.AuditData(frame, "y", prediction="pred", sensitive=["group"]), discover=False, n_bootstrap=2000)
+    data = auditkit.AuditData(frame, "y", prediction="pred", sensitive=["group"])
+    result = run(None, data, discover=False, n_bootstrap=2000)
     (d,) = result.metrics["disparities"]
     assert d["disparity"] == "mae" and d["worse_group"] == "c"
     err = (frame["y"] - frame["pred"]).abs().to_numpy()
@@ -302,7 +309,9 @@ def test_a_clean_model_is_quiet(seed):
 def test_regression_groups_and_a_planted_slice():
     rng = np.random.default_rng(5)
     n = 3000
-    frame = pd.DataFrame({"sex": rng.choice(["F", "M"], n), "x": rng.normal(size=n), "zone": rng.choice(list("pqrs"), n)})
+    frame = pd.DataFrame(
+        {"sex": rng.choice(["F", "M"], n), "x": rng.normal(size=n), "zone": rng.choice(list("pqrs"), n)}
+    )
     frame["y"] = 2 * frame["x"] + rng.normal(size=n)
     off = (frame["zone"] == "q") & (frame["x"] > 0.5)
     frame["pred"] = 2 * frame["x"] + np.where(off, 4.0, 0.0)
@@ -359,7 +368,8 @@ def hidden_slice_frame(n: int, seed: int, flip: float | None = None) -> tuple[pd
             "noise": rng.normal(size=n),
         }
     )
-    logit = 0.04 * (frame["age"] - 45) + 1.6 * (np.log(frame["income"]) - 10) + np.where(frame["device"] == "desktop", 0.5, -0.3)
+    device = np.where(frame["device"] == "desktop", 0.5, -0.3)
+    logit = 0.04 * (frame["age"] - 45) + 1.6 * (np.log(frame["income"]) - 10) + device
     if flip is None:
         p = 1 / (1 + np.exp(-3 * logit.to_numpy()))
     else:
@@ -437,7 +447,8 @@ def test_a_search_cut_short_by_its_budget_says_so():
     (info,) = findings(result, "slice_search_incomplete")
     search = result.metrics["slice_search"]
     assert info.severity is Severity.INFO and not search["complete"]
-    assert info.message == INCOMPLETE_MESSAGE.format(budget=1e-9, tables=search["tables_counted"], tested=search["slices_tested"])
+    tables, tested = search["tables_counted"], search["slices_tested"]
+    assert info.message == INCOMPLETE_MESSAGE.format(budget=1e-9, tables=tables, tested=tested)
 
 
 def test_the_search_returns_the_exact_top_k_of_brute_force_enumeration():
