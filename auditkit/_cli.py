@@ -49,7 +49,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--cost-matrix", metavar="FILE", help="CSV cost matrix, rows actual, columns predicted")
     run.add_argument("--cost-column", metavar="COL", help="per-row cost column")
     run.add_argument("--probes", metavar="a,b", help="comma-separated probe names (default: all installed)")
-    run.add_argument("--config", metavar="FILE", help="TOML policy file ([tool.auditkit] or top-level keys)")
+    run.add_argument(
+        "--config",
+        metavar="FILE",
+        help="TOML policy file ([tool.auditkit] or top-level keys); default: [tool.auditkit] of the nearest pyproject.toml",
+    )
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--jobs", type=int, default=1, help="probes run in parallel")
     run.add_argument("--json", metavar="FILE", help="write the JSON scorecard here")

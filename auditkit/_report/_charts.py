@@ -187,7 +187,10 @@ def _bars_panel(
             tip += f" (95% CI {fmt_number(b.low)} to {fmt_number(b.high)})"
         if b.note:
             tip += f"; {b.note}"
-        shapes.append(_shape("rect", tooltip=tip, x=min(base, end), y=y + 3, width=max(1.0, abs(end - base)), height=row_h - 6, fill=b.colour, class_="bar"))
+        width = max(1.0, abs(end - base))
+        shapes.append(
+            _shape("rect", tooltip=tip, x=min(base, end), y=y + 3, width=width, height=row_h - 6, fill=b.colour, class_="bar")
+        )
         if b.low is not None and b.high is not None:
             a, c = px(b.low), px(b.high)
             shapes.append(_shape("line", x1=a, x2=c, y1=y + row_h / 2, y2=y + row_h / 2, class_="ci"))
@@ -202,7 +205,8 @@ def _bars_panel(
             x = px(value)
             shapes.append(_shape("line", tooltip=f"{label}: {fmt_number(value)}", x1=x, x2=x, y1=top - 2, y2=bottom + 2, class_=cls))
             # One line of labels each, so two nearby references never overprint.
-            shapes.append(_shape("text", f"{label} {fmt_number(value)}", x=x, y=bottom + 13 + 12 * drawn, class_="reflabel", text_anchor="middle"))
+            y = bottom + 13 + 12 * drawn
+            shapes.append(_shape("text", f"{label} {fmt_number(value)}", x=x, y=y, class_="reflabel", text_anchor="middle"))
             drawn += 1
     axis_y = bottom + 6.0 + 12 * drawn
     shapes.append(_shape("line", x1=x0 + label_w, x2=x0 + label_w + plot_w, y1=bottom + 1, y2=bottom + 1, class_="axis"))
@@ -231,9 +235,7 @@ def _bounds(values: Sequence[float], *, unit: bool = False) -> tuple[float, floa
 # --- target leakage: the ranking --------------------------------------------------------
 
 _RANK_KEYS = ("ranking", "feature_ranking", "single_feature", "feature_power", "features")
-_SCORE_KEYS = ("power", "score", "roc_auc", "auc", "r2", "value", "metric")
-
-
+_SCORE_KEYS = ("power", "score", "roc_auc", "auc", "r2", "value")
 _SEVERITY_COLOURS = {"critical": "#880e4f", "high": "#c62828", "medium": "#ef6c00", "low": "#0288d1", "info": "#5c6bc0"}
 _METRIC_NAMES = {"roc_auc": "ROC AUC", "auc": "ROC AUC", "r2": "R\u00b2", "accuracy": "accuracy"}
 
@@ -377,7 +379,9 @@ def disparity_ratios(result: ProbeResult) -> list[Chart]:
         if ratio is None or "feature" not in d:
             continue
         what = str(d.get("disparity") or d.get("metric") or "disparity").replace("_", " ")
-        label = f"{what}, {d['feature']}: {d.get('worse_group', '?')} vs {d.get('better_group', '?')}"
+        label = f"{what}, {d['feature']}"
+        if d.get("worse_group") is not None and d.get("better_group") is not None:
+            label += f": {d['worse_group']} vs {d['better_group']}"
         judged = d.get("large") and d.get("significant")
         bars.append(Bar(label, ratio, *(_interval(d, "ratio") or (None, None)), colour="#c62828" if judged else "#5c6bc0"))
     if not bars:
@@ -428,7 +432,7 @@ def discovered_slices(result: ProbeResult) -> list[Chart]:
     else:  # fall back on the findings that name a slice and carry its error
         for f in result.findings:
             err = _num(_first(f.metrics, ("error", "slice_error", "error_rate")))
-            if f.slice and err is not None and not (len(f.slice) == 1 and f.slice[0].feature in f.features and f.code.startswith(("disparity", "group"))):
+            if f.slice and err is not None:  # a group disparity carries ratios, not an error
                 ci = _interval(f.metrics, "error")
                 entries.append((describe_slice(f.slice), err, *(ci or (None, None)), _first(f.metrics, ("support", "size", "count"))))
                 overall = overall if overall is not None else _num(f.metrics.get("overall_error"))
@@ -505,7 +509,8 @@ def injection_grid(result: ProbeResult) -> list[Chart]:
             outcome, detail = cells[(col, inj)]
             extra = ""
             if isinstance(detail, Mapping):
-                counts = {k: v for k, v in detail.items() if k not in ("column", "feature", "injection", "kind", "fault", "outcome") and _num(v) is not None}
+                named = ("column", "feature", "injection", "kind", "fault", "outcome")
+                counts = {k: v for k, v in detail.items() if k not in named and _num(v) is not None}
                 extra = "; " + ", ".join(f"{k} {fmt_number(v)}" for k, v in list(counts.items())[:6]) if counts else ""
             shapes.append(
                 _shape(
@@ -647,12 +652,15 @@ def _line_chart(pts, current, optimal, bayes, name: str, m: Mapping[str, Any], a
         shapes.append(_shape("text", fmt_number(round(xv, 4)), x=px(xv), y=top + h + 14, class_="label", text_anchor="middle"))
         shapes.append(_shape("text", fmt_number(round(yv, 4)), x=left - 6, y=py(yv) + 4, class_="label", text_anchor="end"))
     shapes.append(_shape("text", axis, x=left + w / 2, y=top + h + 30, class_="label", text_anchor="middle"))
-    shapes.append(_shape("text", "expected cost per row", x=12, y=top + h / 2, class_="label", text_anchor="middle", transform=f"rotate(-90 12 {_n(top + h / 2)})"))
+    turn = f"rotate(-90 12 {_n(top + h / 2)})"
+    shapes.append(_shape("text", "expected cost per row", x=12, y=top + h / 2, class_="label", text_anchor="middle", transform=turn))
     shapes.append(_shape("polyline", points=" ".join(f"{_n(px(x))},{_n(py(y))}" for x, y in pts), class_="curve"))
     legend = [("#37474f", "expected cost")]
     if cur_cost is not None and current is None:
         # The current rule is the model's own predict: its cost is known even where its threshold is not.
-        shapes.append(_shape("line", tooltip=f"current rule: expected cost {fmt_number(cur_cost)}", x1=left, x2=left + w, y1=py(cur_cost), y2=py(cur_cost), class_="ref-current"))
+        tip = f"current rule: expected cost {fmt_number(cur_cost)}"
+        y = py(cur_cost)
+        shapes.append(_shape("line", tooltip=tip, x1=left, x2=left + w, y1=y, y2=y, class_="ref-current"))
         legend.append(("#c62828", f"current rule's cost {fmt_number(cur_cost)}"))
     for value, label, cls, colour in (
         (current, "current", "ref-current", "#c62828"),
@@ -662,7 +670,8 @@ def _line_chart(pts, current, optimal, bayes, name: str, m: Mapping[str, Any], a
         if value is not None and x_lo <= value <= x_hi:
             shapes.append(_shape("line", tooltip=f"{label} threshold {fmt_number(value)}", x1=px(value), x2=px(value), y1=top, y2=top + h, class_=cls))
             at = _interpolate(pts, value)
-            shapes.append(_shape("circle", tooltip=f"{label} threshold {fmt_number(value)}: expected cost {fmt_number(at)}", cx=px(value), cy=py(at), r=4.0, fill=colour))
+            tip = f"{label} threshold {fmt_number(value)}: expected cost {fmt_number(at)}"
+            shapes.append(_shape("circle", tooltip=tip, cx=px(value), cy=py(at), r=4.0, fill=colour))
             legend.append((colour, f"{label} threshold {fmt_number(value)}"))
     caption = f"Expected cost per row at every {axis}"
     if cur_cost is not None and opt_cost is not None:

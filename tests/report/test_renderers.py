@@ -334,3 +334,10 @@ def test_every_renderer_takes_a_scorecard_and_returns_a_string(full_card) -> Non
     for render in (auditkit.render_html, auditkit.render_markdown, auditkit.render_junit, auditkit.render_terminal, auditkit.render_json):
         assert isinstance(render(full_card), str)
     json.loads(auditkit.render_json(full_card))
+
+
+def test_the_template_ships_with_the_package() -> None:
+    """Under ``make test`` auditkit is an installed wheel: this fails if package-data forgot the template."""
+    from importlib import resources
+
+    assert resources.files("auditkit._report").joinpath("templates", "report.html.j2").is_file()
