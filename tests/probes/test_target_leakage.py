@@ -256,9 +256,10 @@ def test_many_noise_features_on_few_rows_are_not_flagged(seed):
 # -- planted leaks at stated strengths --------------------------------------------
 
 
-def test_a_copy_of_the_label_with_5pct_flipped_is_a_high_single_feature_leak():
-    df = clean_frame(2000, 11)
-    rng = np.random.default_rng(0)
+@pytest.mark.parametrize("seed", range(3))
+def test_a_copy_of_the_label_with_5pct_flipped_is_a_high_single_feature_leak(seed):
+    df = clean_frame(2000, 11 + seed)
+    rng = np.random.default_rng(seed)
     flip = rng.random(len(df)) < 0.05
     df["status_code"] = np.where(flip, 1 - df["y"], df["y"]).astype(str)
     r = probe_result(hgb(df.drop(columns="y"), df["y"]), AuditData(df, "y"))
@@ -272,13 +273,14 @@ def test_a_copy_of_the_label_with_5pct_flipped_is_a_high_single_feature_leak():
     assert f.slice is not None and f.slice[0].feature == "status_code"
 
 
-def test_missingness_only_leak_is_found_with_its_counts():
-    df = clean_frame(2000, 12)
-    rng = np.random.default_rng(1)
-    # refund_amount exists for half the positive rows only; its values are pure noise.
-    has_refund = (df["y"] == 1) & (rng.random(len(df)) < 0.5)
+@pytest.mark.parametrize("seed", range(3))
+def test_missingness_only_leak_is_found_with_its_counts(seed):
+    df = clean_frame(1000, 12 + seed)
+    rng = np.random.default_rng(seed)
+    # refund_amount exists for a fifth of the positive rows only; its values are pure noise.
+    has_refund = (df["y"] == 1) & (rng.random(len(df)) < 0.2)
     df["refund_amount"] = np.where(has_refund, rng.normal(50, 10, size=len(df)), np.nan)
-    r = probe_result(hgb(df.drop(columns="y"), df["y"]), AuditData(df, "y"))
+    r = probe_result(None, AuditData(df.assign(s=rng.random(len(df))), "y", score="s"))
     f = finding(r, "missingness_leak", "refund_amount")
     assert f.severity >= Severity.HIGH
     n = int(has_refund.sum())
@@ -424,6 +426,23 @@ def test_sampling_states_its_size_and_still_finds_the_leak():
     r = probe_result(None, AuditData(df.assign(s=0.5), "y", score="s"), max_rows=1000)
     assert r.metrics["sampled"] is True and r.metrics["rows_scored"] == 1000 and r.metrics["rows"] == 3000
     assert finding(r, "single_feature_leak", "leak").severity == Severity.CRITICAL
+
+
+def test_the_stated_error_covers_the_spread_over_repeated_samples():
+    # The same score measured another way: its spread over 80 fresh samples.
+    from probes._leakage_power import Target, encode, power
+
+    rng = np.random.default_rng(31)
+    for shift in (0.0, 1.0):  # a useless feature, and one with ROC AUC about 0.76
+        scores, errors = [], []
+        for _ in range(80):
+            y = rng.integers(0, 2, 500)
+            x = pd.Series(rng.normal(size=500) + shift * y)
+            p = power(encode(x, "numeric", 128), Target.build(pd.Series(y), "binary", np.array([0, 1]), 5, rng))
+            scores.append(p.score)
+            errors.append(p.se)
+        assert np.std(scores) <= 1.1 * np.mean(errors)
+        assert abs(np.mean(scores) - (0.5 if shift == 0 else 0.76)) < 0.02
 
 
 # -- bad input ------------------------------------------------------------------
