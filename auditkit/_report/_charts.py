@@ -460,13 +460,16 @@ def discovered_slices(result: ProbeResult) -> list[Chart]:
 # --- nan injection: the outcome grid ----------------------------------------------------
 
 
+_OUTCOME_ALIASES = {"silent": "silent_corruption", "corrupted": "silent_corruption", "crash": "crashed", "ok": "handled"}
+
+
 def _outcome(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
     if isinstance(value, Mapping):
-        o = _first(value, ("outcome", "status", "result"))
-        return str(o) if o is not None else None
-    return None
+        value = _first(value, ("outcome", "status", "result"))
+    if not isinstance(value, str):
+        return None
+    name = value.strip().lower().replace(" ", "_").replace("-", "_")
+    return _OUTCOME_ALIASES.get(name, name)
 
 
 def injection_grid(result: ProbeResult) -> list[Chart]:

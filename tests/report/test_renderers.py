@@ -341,3 +341,16 @@ def test_the_template_ships_with_the_package() -> None:
     from importlib import resources
 
     assert resources.files("auditkit._report").joinpath("templates", "report.html.j2").is_file()
+
+
+def test_the_injection_grid_reads_a_list_of_cells_with_their_counts() -> None:
+    cells = [
+        {"column": "age", "injection": "nan", "outcome": "silent corruption", "rows": 12},
+        {"column": "age", "injection": "inf", "outcome": "Rejected", "rows": 12},
+        {"column": "fare", "injection": "nan", "outcome": "handled", "rows": 12, "flipped": 3},
+    ]
+    result = ProbeResult(name="nan_injection", status="failed", score=0.0, metrics={"grid": cells})
+    (grid,) = charts_for(result)[0]
+    tips = sorted(s.tooltip for s in grid.shapes if s.tag == "rect")
+    assert tips == ["age x inf: rejected; rows 12", "age x nan: silent_corruption; rows 12", "fare x nan: handled; rows 12, flipped 3"]
+    assert {label for _, label in grid.legend} == {"silent corruption", "rejected", "handled"}
