@@ -167,7 +167,9 @@ def run_speed(
 # -- quality ---------------------------------------------------------------------------
 
 
-def run_quality_section(seeds: int, rows: int, clean: int, jobs: int, *, stated_only: bool = False) -> dict[str, Any]:
+def run_quality_section(
+    seeds: int, rows: int, clean: int, jobs: int, *, stated_only: bool = False, defects: Sequence[str] | None = None
+) -> dict[str, Any]:
     from benchmarks.quality import run_quality
 
     info = machine()
@@ -182,7 +184,7 @@ def run_quality_section(seeds: int, rows: int, clean: int, jobs: int, *, stated_
 
     _say(f"quality: {seeds} seeds per effect size, {clean} clean audits, {rows:,} rows each, {jobs} process(es) ...")
     out = run_quality(list(range(seeds)), rows, clean_seeds=list(range(1000, 1000 + clean)), jobs=jobs,
-                      stated_only=stated_only, progress=progress)
+                      stated_only=stated_only, defects=defects, progress=progress)
     out.update(created_at=_now(), machine=info)
     return out
 
@@ -235,7 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.smoke:
         out = args.out or Path(tempfile.mkdtemp(prefix="auditkit-bench-")) / "smoke.json"
         sections["speed"] = run_speed([1_000, 2_000], args.threads, adult=False, probe_targets=False)
-        sections["quality"] = run_quality_section(1, 400, 1, 1, stated_only=True)
+        # The harness end to end, not the targets: one defect and one clean control, tiny.
+        sections["quality"] = run_quality_section(1, 400, 1, 1, stated_only=True, defects=["leaking_feature"])
         sections["quality"]["smoke"] = True
         sections["speed"]["smoke"] = True
         latest = write_results(out, sections)

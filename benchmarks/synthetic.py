@@ -497,14 +497,31 @@ def _error_rate(model: Any, frame: pd.DataFrame) -> float:
     return float(np.mean(np.asarray(model.predict(X)) != frame[TARGET].to_numpy()))
 
 
+def _flip_rate(noise: np.ndarray, gain: np.ndarray, target: float) -> float:
+    """The smallest flip rate whose flips raise the measured rate by ``target`` on these rows.
+
+    A row is flipped when its row noise is below the rate; ``gain`` is what
+    flipping it adds to the rate (it can be negative: flipping a wrong
+    prediction makes it right). Planting by the rows themselves, rather than
+    in expectation, makes the planted size exact on the audit data.
+    """
+    order = np.argsort(noise, kind="stable")
+    reached = np.flatnonzero(np.cumsum(gain[order]) >= target - 1e-12)
+    if len(reached) == 0:
+        return 1.0
+    i = reached[0]
+    above = noise[order[i + 1]] if i + 1 < len(order) else 1.0
+    return float((noise[order[i]] + above) / 2)
+
+
 def _sabotage(base: Any, audit: pd.DataFrame, where: tuple[tuple[str, str, Any], ...], gap: float) -> tuple[Any, float]:
-    """Flip just enough predictions in the slice to raise its error rate by ``gap``
-    (flipping a share r of rows with error e gives error e + r (1 - 2e))."""
+    """Flip just enough of the slice's predictions to raise its error rate by ``gap``."""
     inside = audit.loc[_matches(audit, where)]
-    e = _error_rate(base, inside)
-    rate = min(1.0, gap / max(1e-9, 1.0 - 2.0 * e))
-    model = SabotagedClassifier(base, where, rate)
-    return model, _error_rate(model, inside) - e
+    X = inside.drop(columns=TARGET)
+    correct = np.asarray(base.predict(X)) == inside[TARGET].to_numpy()
+    gain = np.where(correct, 1.0, -1.0) / max(len(inside), 1)
+    model = SabotagedClassifier(base, where, _flip_rate(_row_noise(X["x00"].to_numpy(dtype=float)), gain, gap))
+    return model, _error_rate(model, inside) - _error_rate(base, inside)
 
 
 def _false_negative_rate(model: Any, frame: pd.DataFrame) -> float:
@@ -513,14 +530,19 @@ def _false_negative_rate(model: Any, frame: pd.DataFrame) -> float:
 
 
 def _group_gap(n: int, seed: int, gap: float) -> Scenario:
-    # Group B is denied the positive outcome more often: a share r of its positive
-    # predictions is withheld, r chosen so that its false negative rate rises by ``gap``.
+    # Group B is denied the positive outcome more often: just enough of its positive
+    # predictions are withheld to raise its false negative rate by ``gap``.
     train, audit = make_split(n, n, seed)
     base = hgb_model(train, seed=seed)
     where = (("group", "==", "B"),)
     inside, rest = audit.loc[audit["group"] == "B"], audit.loc[audit["group"] != "B"]
-    tpr = 1.0 - _false_negative_rate(base, inside)
-    model = SabotagedClassifier(base, where, min(1.0, gap / max(tpr, 1e-9)), deny=True)
+    X = inside.drop(columns=TARGET)
+    y = inside[TARGET].to_numpy()
+    predicted_positive = np.asarray(base.predict(X)) == 1
+    # Only predicted positives are withheld; each actual positive among them adds a miss.
+    gain = np.where(predicted_positive & (y == 1), 1.0, 0.0) / max(int((y == 1).sum()), 1)
+    noise = np.where(predicted_positive, _row_noise(X["x00"].to_numpy(dtype=float)), 2.0)
+    model = SabotagedClassifier(base, where, _flip_rate(noise, gain, gap), deny=True)
     return Scenario(
         model,
         _audit_data(audit, train),

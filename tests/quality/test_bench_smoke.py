@@ -1,0 +1,46 @@
+"""``python -m benchmarks.run --smoke``: the benchmark command itself, end to end, as CI runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_smoke_run_measures_every_size_and_leaves_the_checkout_alone(tmp_path: Path) -> None:
+    readme = ROOT / "benchmarks" / "README.md"
+    latest = ROOT / "benchmarks" / "results" / "latest.json"
+    before = {p: p.read_bytes() if p.exists() else None for p in (readme, latest)}
+    out = tmp_path / "smoke.json"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--smoke", "--threads", "1", "--out", str(out)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads(out.read_text())
+
+    speed = results["speed"]
+    assert [r["rows"] for r in speed["runs"]] == [1_000, 2_000], speed["runs"]
+    for run in speed["runs"]:
+        assert "error" not in run, run
+        assert run["total_s"] > 0 and run["predict_s"] > 0 and run["overhead"] == pytest.approx(run["total_s"] / run["predict_s"])
+        # Peak memory of the audit holds at least what was resident when it started.
+        assert run["audit_peak_mb"] is None or run["audit_peak_mb"] >= run["rss_before_audit_mb"] - 1
+        ran = {name for name, p in run["probes"].items() if p["status"] in ("passed", "failed")}
+        assert {"target_leakage", "slice_bias", "cost_weighted_errors"} <= ran, run["probes"]
+    assert isinstance(speed["scaling"]["total"], float)
+    assert speed["machine"]["cores"] == os.cpu_count() and speed["machine"]["cpu"]
+
+    quality = results["quality"]
+    assert quality["clean"]["audits"] == 1 and quality["defects"][0]["defect"] == "leaking_feature"
+    assert "## Speed" in proc.stdout and "## Detection quality" in proc.stdout
+    # A smoke run writes where it is told and nowhere else.
+    assert {p: p.read_bytes() if p.exists() else None for p in (readme, latest)} == before
