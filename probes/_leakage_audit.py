@@ -178,7 +178,8 @@ class _Audit:
         """Why cross-validated scores cannot be measured at all, or None; notes rare classes."""
         folds = self.p.folds
         if len(y) < _MIN_ROWS:
-            return f"the audit data has {len(y)} rows, fewer than the {_MIN_ROWS} that {folds}-fold cross-validation needs"
+            what = "the audit and reference data have" if self.pooled else "the audit data has"
+            return f"{what} {len(y)} rows, fewer than the {_MIN_ROWS} that {folds}-fold cross-validation needs"
         if not self.classification:
             return None
         needed = 2 * folds
@@ -404,8 +405,6 @@ class _Audit:
                          "score_a": a.power.score, "score_b": b.power.score, "gain": pw.score - alone},
             ))
         self.metrics["pairs"] = summary[:10]
-
-    # -- contamination ------------------------------------------------------
 
     # -- what crosses the split ----------------------------------------------
 
