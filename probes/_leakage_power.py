@@ -19,7 +19,6 @@ the delta method of the ratio SSE/SST for R².
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -98,9 +97,7 @@ class Encoded:
     codes: np.ndarray
     n_codes: int
     missing: int | None
-    # What each code stands for: a level, or the lower edge of a numeric bin.
-    labels: tuple[Any, ...] = ()
-    numeric: bool = False
+    numeric: bool = False  # codes follow the order of the values (neighbouring bins are alike)
 
 
 @dataclass(frozen=True)
@@ -170,7 +167,7 @@ def encode_ordered(series: pd.Series, max_bins: int) -> Encoded:
 
 def encode_missing(series: pd.Series) -> Encoded:
     """The missingness indicator: 1 where the value is missing."""
-    return Encoded(series.isna().to_numpy().astype(np.int64), 2, None, ("present", "missing"))
+    return Encoded(series.isna().to_numpy().astype(np.int64), 2, None)
 
 
 def encode_pair(a: Encoded, b: Encoded) -> Encoded:
@@ -216,25 +213,19 @@ def _bin_numbers(values: np.ndarray, max_bins: int) -> Encoded:
         codes = np.clip(codes, 0, len(edges) - 1)
     missing = len(edges)
     codes = np.where(present, codes, missing).astype(np.int64)
-    return Encoded(codes, missing + 1, missing, tuple(edges.tolist()), numeric=True)
+    return Encoded(codes, missing + 1, missing, numeric=True)
 
 
 def _bin_levels(series: pd.Series) -> Encoded:
     codes, levels = pd.factorize(series, use_na_sentinel=True)
-    n_levels = len(levels)
-    counts = np.bincount(codes[codes >= 0], minlength=n_levels)
+    counts = np.bincount(codes[codes >= 0], minlength=len(levels))
     kept = counts > _RARE_LEVEL_COUNT
-    remap = np.full(n_levels, -1, dtype=np.int64)
+    remap = np.full(len(levels), -1, dtype=np.int64)
     remap[kept] = np.arange(int(kept.sum()))
-    rare = int(kept.sum())
-    labels: list[Any] = list(np.asarray(levels)[kept])
-    if not kept.all():
-        remap[~kept] = rare
-        labels.append("(levels seen once)")
-    missing = len(labels)
+    remap[~kept] = rare = int(kept.sum())  # levels seen once share one bin
+    missing = rare + 1
     out = np.where(codes >= 0, remap[np.maximum(codes, 0)], missing)
-    labels.append(None)
-    return Encoded(out.astype(np.int64), missing + 1, missing, tuple(labels))
+    return Encoded(out.astype(np.int64), missing + 1, missing)
 
 
 # -- the cross-fitted score ---------------------------------------------------
