@@ -463,13 +463,25 @@ def discovered_slices(result: ProbeResult) -> list[Chart]:
 _OUTCOME_ALIASES = {"silent": "silent_corruption", "corrupted": "silent_corruption", "crash": "crashed", "ok": "handled"}
 
 
+# Worst first: a cell tried at several rates shows its worst outcome.
+_OUTCOME_ORDER = ("silent_corruption", "crashed", "rejected", "handled", "skipped")
+
+
 def _outcome(value: Any) -> str | None:
     if isinstance(value, Mapping):
-        value = _first(value, ("outcome", "status", "result"))
+        own = _first(value, ("outcome", "status", "result"))
+        if own is None:  # one outcome per rate (one cell, some rows, the whole column)
+            found = [o for o in map(_outcome, value.values()) if o is not None]
+            return min(found, key=_outcome_rank) if found else None
+        value = own
     if not isinstance(value, str):
         return None
     name = value.strip().lower().replace(" ", "_").replace("-", "_")
     return _OUTCOME_ALIASES.get(name, name)
+
+
+def _outcome_rank(outcome: str) -> int:
+    return _OUTCOME_ORDER.index(outcome) if outcome in _OUTCOME_ORDER else len(_OUTCOME_ORDER)
 
 
 def injection_grid(result: ProbeResult) -> list[Chart]:
@@ -514,7 +526,9 @@ def injection_grid(result: ProbeResult) -> list[Chart]:
             if isinstance(detail, Mapping):
                 named = ("column", "feature", "injection", "kind", "fault", "outcome")
                 counts = {k: v for k, v in detail.items() if k not in named and _num(v) is not None}
-                extra = "; " + ", ".join(f"{k} {fmt_number(v)}" for k, v in list(counts.items())[:6]) if counts else ""
+                rates = {k: _outcome(v) for k, v in detail.items() if k not in named and _outcome(v) is not None}
+                shown = [f"{k} {fmt_number(v)}" for k, v in counts.items()] + [f"{k}: {o}" for k, o in rates.items()]
+                extra = "; " + ", ".join(shown[:6]) if shown else ""
             shapes.append(
                 _shape(
                     "rect",

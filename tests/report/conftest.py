@@ -120,9 +120,13 @@ def bias_result() -> ProbeResult:
 
 def injection_result() -> ProbeResult:
     kinds = ["nan", "none", "empty_string", "inf", "huge", "wrong_type", "unseen_category"]
+    # As nan_injection writes it: column -> injection -> rate -> outcome.
     grid = {
         column: {
-            kind: {"outcome": "silent_corruption" if (column, kind) == ("age", "nan") else "handled", "rows": 100}
+            kind: {
+                "one_cell": "handled",
+                "whole_column": "silent_corruption" if (column, kind) == ("age", "nan") else "handled",
+            }
             for kind in kinds
         }
         for column in ["age", "fare", XSS]

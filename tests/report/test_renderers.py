@@ -354,3 +354,14 @@ def test_the_injection_grid_reads_a_list_of_cells_with_their_counts() -> None:
     tips = sorted(s.tooltip for s in grid.shapes if s.tag == "rect")
     assert tips == ["age x inf: rejected; rows 12", "age x nan: silent_corruption; rows 12", "fare x nan: handled; rows 12, flipped 3"]
     assert {label for _, label in grid.legend} == {"silent corruption", "rejected", "handled"}
+
+
+def test_a_grid_cell_tried_at_several_rates_shows_its_worst_outcome() -> None:
+    grid = {"age": {"nan": {"one_cell": "handled", "whole_column": "silent_corruption"}, "inf": {"one_cell": "rejected"}}}
+    result = ProbeResult(name="nan_injection", status="failed", score=0.0, metrics={"grid": grid, "outcomes": {"handled": 1}})
+    (chart,) = charts_for(result)[0]
+    tips = sorted(s.tooltip for s in chart.shapes if s.tag == "rect")
+    assert tips == [
+        "age x inf: rejected; one_cell: rejected",
+        "age x nan: silent_corruption; one_cell: handled, whole_column: silent_corruption",
+    ]
