@@ -1,29 +1,29 @@
-"""Smallest reproducers for discovered slices.
+"""Smallest reproducers for discovered slices, and which of them are one problem.
 
 The search ranks slices by score, and a score that weighs error over size
 happily keeps a third condition that trims a few rows at random, or a numeric
 cut at the nearest decile rather than where the error starts. Before a slice
 is reported it is shrunk, like a failing example in hypothesis: a condition is
 dropped while the rows it excludes are not significantly better off than the
-slice, and each ``<`` / ``>=`` cut is moved to the value where the score peaks.
+slice, and each ``<`` / ``>=`` cut is moved to the value where the slice's
+excess error is most significant (its two-sample z against the other rows:
+the scan statistic, which, unlike the score, does not trade a sharp slice for
+a larger, diluted one on small data).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
-import pandas as pd
-from pandas.api import types as ptypes
 from scipy import stats
 
 from auditkit import Condition
+from probes._sliceline import Column
 
-__all__ = ["Piece", "rows_of", "shrink"]
-
-Score = Callable[[np.ndarray, np.ndarray], np.ndarray]
-
+__all__ = ["Piece", "Relation", "core", "relation", "rows_of", "shrink"]
 
 @dataclass(frozen=True)
 class Piece:
@@ -35,17 +35,16 @@ class Piece:
 
 def shrink(
     pieces: Sequence[Piece],
-    frame: pd.DataFrame,
+    columns: Mapping[str, Column],
     error: np.ndarray,
     *,
     zero_one: bool,
     level: float,
     min_rows: int,
-    score: Score,
 ) -> list[Piece]:
     """Drop the conditions the slice does not need, refine its cuts, and drop again."""
     out = _minimal(list(pieces), error, zero_one=zero_one, level=level)
-    out = [_refine(out, i, frame, error, min_rows=min_rows, score=score) for i in range(len(out))]
+    out = [_refine(out, i, columns, error, min_rows=min_rows) for i in range(len(out))]
     return _minimal(out, error, zero_one=zero_one, level=level)
 
 
@@ -86,31 +85,120 @@ def _worse_p(inside: np.ndarray, excluded: np.ndarray, zero_one: bool) -> float:
     return float(p) if np.isfinite(p) else 1.0
 
 
-def _refine(
-    pieces: list[Piece], i: int, frame: pd.DataFrame, error: np.ndarray, *, min_rows: int, score: Score
-) -> Piece:
-    """The same condition with its cut moved to the value where the slice scores best."""
+def _refine(pieces: list[Piece], i: int, columns: Mapping[str, Column], error: np.ndarray, *, min_rows: int) -> Piece:
+    """The same condition with its cut moved to where the slice's excess error is most significant."""
     piece = pieces[i]
     cond = piece.condition
-    series = frame[cond.feature]
-    if cond.op not in ("<", ">=") or not ptypes.is_numeric_dtype(series.dtype) or ptypes.is_bool_dtype(series.dtype):
+    col = columns.get(cond.feature)
+    if cond.op not in ("<", ">=") or col is None or col.cuts is None or col.fine is None or not len(col.cuts):
         return piece
-    x = series.to_numpy(dtype=float, na_value=np.nan)
-    others = rows_of(pieces[:i] + pieces[i + 1:], len(x)) & np.isfinite(x)
-    xs, es = x[others], error[others]
-    order = np.argsort(xs, kind="stable")
-    xs, es = xs[order], es[order]
-    values, first = np.unique(xs, return_index=True)
-    before = np.concatenate([[0.0], np.cumsum(es)])[first]  # error of the rows below each value
+    others = rows_of(pieces[:i] + pieces[i + 1:], len(error))
+    k = len(col.cuts)
+    fine = col.fine[others]
+    fine_err = error[others]
+    n_rows = np.bincount(fine, minlength=k + 2)[: k + 1]  # the last code is missing: in neither side
+    n_err = np.bincount(fine, weights=fine_err, minlength=k + 2)[: k + 1]
+    # rows at or above cut j have fine code >= j + 1
+    below_n, below_e = np.cumsum(n_rows)[:-1], np.cumsum(n_err)[:-1]
     if cond.op == ">=":
-        size, err = (len(xs) - first).astype(float), float(es.sum()) - before
+        size, err = n_rows.sum() - below_n, n_err.sum() - below_e
     else:
-        size, err = first.astype(float), before
-    valid = size >= min_rows
+        size, err = below_n, below_e
+    size = size.astype(float)
+    n, total = len(error), float(error.sum())
+    valid = (size >= min_rows) & (size < n)
     if not valid.any():
         return piece
-    s = np.where(valid, score(size, err), -np.inf)
-    best = values[int(np.argmax(s))]
-    value = int(best) if ptypes.is_integer_dtype(series.dtype) and float(best).is_integer() else float(best)
-    rows = (x >= best) if cond.op == ">=" else (x < best)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (err / size - (total - err) / (n - size)) / np.sqrt(1 / size + 1 / (n - size))
+    j = int(np.argmax(np.where(valid, z, -np.inf)))
+    best = float(col.cuts[j])
+    value = int(best) if col.integer and best.is_integer() else best
+    nonnull = col.fine <= k
+    rows = (col.fine >= j + 1) & nonnull if cond.op == ">=" else (col.fine <= j)
     return Piece(Condition(cond.feature, cond.op, value), rows)
+
+
+# -- one problem or two -------------------------------------------------------------
+
+Relation = Literal["distinct", "duplicate", "replaces"]
+# Two slices sharing this much of their rows (intersection over union) are one problem.
+_SAME_ROWS = 0.5
+
+
+def relation(new: np.ndarray, old: np.ndarray, error: np.ndarray, *, zero_one: bool, level: float) -> Relation:
+    """How a new slice stands to one already kept, both as row masks.
+
+    ``duplicate``: the new one says nothing the old one does not (mostly the same
+    rows; or mostly inside the old one and no worse than the rest of it; or a
+    larger slice whose extra rows are no worse than everyone else). ``replaces``:
+    the new one is a worse core of the old one and the rest of the old one is no
+    worse than everyone else, so the old slice was bad only because of it.
+    """
+    both = int(np.count_nonzero(new & old))
+    if both == 0:
+        return "distinct"
+    a, b = int(new.sum()), int(old.sum())
+    if both / (a + b - both) >= _SAME_ROWS:
+        return "duplicate"
+    if both >= _SAME_ROWS * a:  # the new slice lies mostly inside the old one
+        if _worse_p(error[new], error[old & ~new], zero_one) >= level:
+            return "duplicate"
+        if _worse_p(error[old & ~new], error[~old], zero_one) >= level:
+            return "replaces"
+        return "distinct"
+    if both >= _SAME_ROWS * b:  # the old slice lies mostly inside the new one
+        if _worse_p(error[new & ~old], error[~new], zero_one) >= level:
+            return "duplicate"
+    return "distinct"
+
+
+def core(
+    pieces: list[Piece],
+    columns: Sequence[Column],
+    error: np.ndarray,
+    *,
+    zero_one: bool,
+    level: float,
+    min_rows: int,
+    max_conditions: int,
+) -> list[Piece] | None:
+    """The slice narrowed by one more condition to a core that carries all its excess error.
+
+    On small data a score that rewards size ranks a broad slice (``x03 >= 0.26``)
+    above the small one inside it that the model actually fails on (``x03 >=
+    0.67 and c1 == 'c1_2'``); the broad one is only bad because of it. The
+    condition tried is the one whose rows inside the slice are most worse than
+    the slice's other rows; it is kept only if the slice's other rows are then
+    no worse than everyone else (``relation`` says the core ``replaces`` it).
+    """
+    if len(pieces) >= max_conditions:
+        return None
+    n = len(error)
+    inside = np.flatnonzero(rows_of(pieces, n))
+    m, total = len(inside), float(error[inside].sum())
+    used = {p.condition.feature for p in pieces}
+    best: tuple[float, Column, int] | None = None
+    for col in columns:
+        if col.name in used:
+            continue
+        codes = col.codes[inside]
+        size = col.member @ np.bincount(codes, minlength=col.n_codes)
+        errors = col.member @ np.bincount(codes, weights=error[inside], minlength=col.n_codes)
+        ok = (size >= min_rows) & (size < m)
+        if not ok.any():
+            continue
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = (errors / size - (total - errors) / (m - size)) / np.sqrt(1 / size + 1 / (m - size))
+        z = np.where(ok, z, -np.inf)
+        j = int(np.argmax(z))
+        if best is None or z[j] > best[0]:
+            best = (float(z[j]), col, j)
+    if best is None:
+        return None
+    _, col, j = best
+    narrowed = [*pieces, Piece(col.conditions[j], col.rows(j))]
+    whole = rows_of(pieces, n)
+    if relation(rows_of(narrowed, n), whole, error, zero_one=zero_one, level=level) != "replaces":
+        return None
+    return narrowed

@@ -21,9 +21,10 @@ conditions; time is one pass over the rows per column pair or triple that the
 score bound cannot rule out.
 
 Every slice with enough support that the search evaluates gets a one-sided
-p-value (its error against the rest of the rows: exact binomial for 0/1
-errors, a z-test for absolute errors); the smallest are kept so that the
-reported slices can be corrected by Benjamini-Hochberg over all of them.
+p-value that its error is higher than the rest's (the binomial tail at the
+overall error rate for 0/1 errors, a two-sample z-test for absolute errors);
+the smallest are kept so that the reported slices can be corrected by
+Benjamini-Hochberg over all of them.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 from typing import Any
 
@@ -45,6 +46,11 @@ from auditkit import Condition
 __all__ = ["Column", "Found", "Search", "encode", "p_values", "score", "search"]
 
 _SEARCHABLE = ("numeric", "categorical", "boolean")
+# Cut points per numeric column for moving a condition's cut after the search.
+_FINE_CUTS = 512
+# A condition "matters" to a slice, for the list of most significant candidates, when the
+# slice's error beats the rows the condition shuts out by this many standard errors.
+_NEEDED_Z = 3.0
 # p-values kept for the Benjamini-Hochberg ranks: every reported slice ranks among them or
 # gets a conservative rank (the number kept), so more would only sharpen large p-values.
 _KEEP_P = 4096
@@ -62,6 +68,11 @@ class Column:
     n_codes: int
     conditions: tuple[Condition, ...]
     member: np.ndarray          # (conditions x codes): 1.0 where the condition holds for the code
+    # Numeric columns only: finer cut points (data values) and, per row, how many of them
+    # are <= its value (len(cuts) + 1 when missing), for moving a cut after the search.
+    cuts: np.ndarray | None = None
+    fine: np.ndarray | None = None
+    integer: bool = False
 
     def rows(self, condition: int) -> np.ndarray:
         """The boolean row mask of one condition."""
@@ -116,20 +127,26 @@ def _categorical(series: pd.Series, name: str, *, max_levels: int, min_rows: int
 def _numeric(series: pd.Series, name: str, *, bins: int, min_rows: int) -> Column | None:
     x = series.to_numpy(dtype=float, na_value=np.nan)
     finite = np.isfinite(x)
-    values = np.unique(x[finite])
+    values, counts = np.unique(x[finite], return_counts=True)
     if values.size == 0:
         return None
     as_int = ptypes.is_integer_dtype(series.dtype)
-    if values.size <= bins:
-        # Few distinct values: each its own code; "==" for each, "<" and ">=" between them.
-        edges = values[1:]
-        exact = values
-    else:
-        # Quantile edges taken from the data itself, so a condition reads "age >= 37", not 36.5.
-        qs = np.quantile(x[finite], np.linspace(0, 1, bins + 1)[1:-1], method="lower")
-        edges = np.unique(qs)
-        edges = edges[edges > values[0]]
-        exact = None
+    # Quantile edges taken from the data itself (numpy's "lower" quantiles), so a
+    # condition reads "age >= 37", not 36.5.
+    cumulative = np.cumsum(counts)
+
+    def quantiles(k: int) -> np.ndarray:
+        if values.size <= k:
+            return values[1:]
+        at = np.floor(np.linspace(0, 1, k + 1)[1:-1] * (cumulative[-1] - 1))
+        edges = np.unique(values[np.searchsorted(cumulative, at, side="right")])
+        return edges[edges > values[0]]
+
+    edges = quantiles(bins)
+    # Few distinct values: each its own code, with "==" for each besides "<" and ">=".
+    exact = values if values.size <= bins else None
+    cuts = quantiles(_FINE_CUTS)
+    fine = np.where(finite, np.searchsorted(cuts, np.where(finite, x, 0.0), side="right"), len(cuts) + 1)
     n_bins = len(edges) + 1
     codes = np.where(finite, np.searchsorted(edges, np.where(finite, x, 0.0), side="right"), n_bins)
     n_codes = n_bins + 1
@@ -154,7 +171,10 @@ def _numeric(series: pd.Series, name: str, *, bins: int, min_rows: int) -> Colum
     if (~finite).sum() >= min_rows:
         conditions.append(Condition(name, "is_null"))
         member.append(np.eye(n_codes)[n_bins])
-    return _column(name, codes.astype(np.int32), n_codes, conditions, member, min_rows)
+    column = _column(name, codes.astype(np.int32), n_codes, conditions, member, min_rows)
+    if column is None:
+        return None
+    return replace(column, cuts=cuts, fine=fine.astype(np.int16), integer=as_int)
 
 
 def _column(
@@ -205,7 +225,8 @@ class Found:
 class Search:
     """The exact top-k slices by score, and what their significance is judged against."""
 
-    top: tuple[Found, ...]
+    top: tuple[Found, ...]         # by score, best first
+    most_significant: tuple[Found, ...]  # of the slices scoring above 0, by p-value, smallest first
     tested: int                    # slices evaluated (enough support), all with a p-value
     tables: int                    # column pairs and triples counted over the rows
     complete: bool                 # False when the time budget ran out before the lattice did
@@ -275,6 +296,7 @@ class _Lattice:
         self.tested = 0
         self.smallest_p = np.empty(0)
         self.heap: list[tuple[float, int, Found]] = []  # min-heap of the best k by score
+        self.significant: list[tuple[float, float, int, Found]] = []  # min-heap of the k smallest p
         self.tick = 0
         if zero_one:
             # Errors are 0/1: the error sums need only the rows in error.
@@ -329,7 +351,15 @@ class _Lattice:
 
     # judging one table of slices ------------------------------------------------------
 
-    def evaluate(self, idx: tuple[int, ...], size: np.ndarray, errors: np.ndarray) -> None:
+    def evaluate(
+        self, idx: tuple[int, ...], size: np.ndarray, errors: np.ndarray, minimal: np.ndarray | None = None
+    ) -> None:
+        """Test every slice of one table, keep the best by score and the most significant.
+
+        ``minimal`` marks the slices every condition of which matters (see ``needed``);
+        only those compete for the most significant, so that a slice trimmed of a
+        few rows by a chance condition does not crowd out a different one.
+        """
         valid = (size >= self.sigma) & (size < self.n)
         if not valid.any():
             return
@@ -350,9 +380,20 @@ class _Lattice:
         if len(better) > self.k:
             better = better[np.argpartition(-sc[better], self.k - 1)[: self.k]]
         for j in better:
-            conds = np.unravel_index(flat[j], size.shape)
-            found = Found(tuple(idx), tuple(int(c) for c in conds), int(s[j]), float(e[j]), float(sc[j]), float(p[j]))
-            self.push(found)
+            self.push(self.found(idx, size.shape, flat[j], s[j], e[j], sc[j], p[j]))
+        # The most significant slices worth reporting (score above 0), whatever their rank by
+        # score: a small slice that explains a larger one's excess may rank low by score.
+        worth = np.flatnonzero((sc > 0) & (True if minimal is None else minimal.ravel()[flat]))
+        if len(worth) > self.k:
+            worth = worth[np.lexsort((-sc[worth], p[worth]))[: self.k]]
+        for j in worth:
+            if len(self.significant) < self.k or (-p[j], sc[j]) > self.significant[0][:2]:
+                self.push_significant(self.found(idx, size.shape, flat[j], s[j], e[j], sc[j], p[j]))
+
+    @staticmethod
+    def found(idx: tuple[int, ...], shape: tuple[int, ...], cell: int, s: float, e: float, sc: float, p: float) -> Found:
+        conds = tuple(int(c) for c in np.unravel_index(cell, shape))
+        return Found(tuple(idx), conds, int(s), float(e), float(sc), float(p))
 
     def push(self, found: Found) -> None:
         if found.score <= self.threshold:
@@ -363,6 +404,29 @@ class _Lattice:
             heapq.heappush(self.heap, item)
         else:
             heapq.heapreplace(self.heap, item)
+
+    def push_significant(self, found: Found) -> None:
+        self.tick += 1
+        item = (-found.p_value, found.score, -self.tick, found)  # the root is the least significant
+        if len(self.significant) < self.k:
+            heapq.heappush(self.significant, item)
+        else:
+            heapq.heapreplace(self.significant, item)
+
+    def needed(
+        self, size: np.ndarray, errors: np.ndarray, parent_size: np.ndarray, parent_errors: np.ndarray
+    ) -> np.ndarray:
+        """How strongly the last condition matters: the z of the slice's error against
+        the rows its parent (the slice without that condition) has and it does not."""
+        out_n, out_e = parent_size - size, parent_errors - errors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.zero_one:
+                pooled = parent_errors / parent_size
+                var = pooled * (1 - pooled)
+            else:
+                var = self.var
+            z = (errors / size - out_e / out_n) / np.sqrt(var * (1 / size + 1 / out_n))
+        return np.where(out_n > 0, np.nan_to_num(z, nan=-np.inf), -np.inf)
 
     def p_values(self, size: np.ndarray, errors: np.ndarray) -> np.ndarray:
         return p_values(size, errors, n=self.n, total=self.total, var=self.var, zero_one=self.zero_one)
@@ -377,8 +441,10 @@ class _Lattice:
                 if max_conditions >= 3:
                     self.level_three(two)
         top = tuple(f for _, _, f in sorted(self.heap, key=lambda t: (-t[0], -t[1])))
+        significant = tuple(t[3] for t in sorted(self.significant, key=lambda t: (-t[0], -t[1], -t[2])))
         return Search(
             top=top,
+            most_significant=significant,
             tested=self.tested,
             tables=self.tables,
             complete=self.complete,
@@ -414,7 +480,10 @@ class _Lattice:
                 break
             n_rows, err = self.counts(pair)
             size, errors = self.project(pair, n_rows), self.project(pair, err)
-            self.evaluate(pair, size, errors)
+            (sa, ea), (sb, eb) = one[pair[0]], one[pair[1]]
+            minimal = np.minimum(self.needed(size, errors, sb[None, :], eb[None, :]),
+                                 self.needed(size, errors, sa[:, None], ea[:, None])) >= _NEEDED_Z
+            self.evaluate(pair, size, errors, minimal)
             out[pair] = (size, errors, float(self.bound(size, errors).max()))
         return out
 
@@ -439,7 +508,13 @@ class _Lattice:
             if self.bound(size, errors).max() <= self.threshold:
                 continue
             n_rows, err = self.counts(triple)
-            self.evaluate(triple, self.project(triple, n_rows), self.project(triple, err))
+            size, errors = self.project(triple, n_rows), self.project(triple, err)
+            needed = [
+                self.needed(size, errors, sab[:, :, None], eab[:, :, None]),
+                self.needed(size, errors, sac[:, None, :], eac[:, None, :]),
+                self.needed(size, errors, sbc[None, :, :], ebc[None, :, :]),
+            ]
+            self.evaluate(triple, size, errors, np.minimum.reduce(needed) >= _NEEDED_Z)
 
     def out_of_time(self) -> bool:
         if time.perf_counter() > self.deadline:
@@ -465,13 +540,15 @@ def p_values(
         z = (errors / size - rest_mean) / np.sqrt(max(var, 1e-300) * (1 / size + 1 / rest_n))
     if not zero_one:
         return np.where(np.isfinite(z), special.ndtr(-z), 1.0)
-    # The normal approximation is far too kind to small slices with rare errors; the
-    # exact binomial tail is used wherever it could matter (z > 1). Elsewhere p = 1,
-    # which is conservative and keeps the exact tail off millions of hopeless slices.
+    # The normal approximation is far too kind to small slices with rare errors, so the
+    # binomial tail at the overall error rate is used wherever it could matter (z > 1);
+    # elsewhere p = 1. Both err on the safe side: the binomial is wider than the exact
+    # (hypergeometric) law of a slice's errors given the total, and testing against the
+    # rest's rate instead would treat a small rest as if its rate were known.
     p = np.ones_like(size)
     hard = np.flatnonzero(z > 1)
     if len(hard):
-        p[hard] = stats.binom.sf(errors[hard] - 1, size[hard], np.clip(rest_mean[hard], 0.0, 1.0))
+        p[hard] = stats.binom.sf(errors[hard] - 1, size[hard], min(max(total / n, 0.0), 1.0))
     return p
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from itertools import zip_longest
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -105,10 +106,12 @@ _ERROR_KIND = {
 # a discovered slice when the model errs there twice as often as overall.
 _HIGH_RATIO = 0.5
 _HIGH_ERROR_RATIO = 2.0
-# Discovered slices that share more than this fraction of the smaller one's rows are one problem.
-_SAME_SLICE_OVERLAP = 0.5
-# Shrinking costs a few passes over the rows; at most this many candidates per slice reported.
+# Searched slices sharing this much of their rows (intersection over union) are near-copies.
+_NEAR_COPY = 0.8
+# How many searched slices are shrunk: at least this many per slice reported, and as many
+# as fit in this many rows' worth of passes (all of them up to about 50k rows).
 _POLISHED_PER_REPORTED = 4
+_POLISH_ROWS = 20_000_000
 # No slice is judged on fewer rows than this, whatever fraction min_support gives.
 _MIN_SLICE_ROWS = 30
 
@@ -391,38 +394,16 @@ class SliceBias(Probe):
         # The search chose each condition among all of them, so the evidence that a condition
         # matters must clear a level corrected for that many choices (Bonferroni).
         keep_level = self.significance / max(1, sum(len(c.conditions) for c in columns))
+        kept = self._distinct_slices(found, columns, outcome.error, zero_one, keep_level, min_rows)
+        total, var = float(outcome.error.sum()), float(outcome.error.var())
         reported: list[dict[str, Any]] = []
-        masks: list[np.ndarray] = []
-        polished = 0
-        cache: dict[tuple[int, int], np.ndarray] = {}
-
-        def rows(c: int, j: int) -> np.ndarray:
-            if (c, j) not in cache:
-                cache[(c, j)] = columns[c].rows(j)
-            return cache[(c, j)]
-
-        for f in found.top:
-            if len(reported) >= self.top_k or polished >= _POLISHED_PER_REPORTED * self.top_k:
-                break
-            pieces = [_shrink.Piece(columns[c].conditions[j], rows(c, j)) for c, j in zip(f.columns, f.conditions)]
-            if _overlaps(_shrink.rows_of(pieces, n), masks):
-                continue  # a variant of a slice already reported
-            polished += 1
-            pieces = _shrink.shrink(
-                pieces, data.X, outcome.error, zero_one=zero_one, level=keep_level, min_rows=min_rows,
-                score=slice_score,
-            )
-            mask = _shrink.rows_of(pieces, n)
-            if _overlaps(mask, masks):
-                continue
-            masks.append(mask)
+        for f, pieces, mask in kept[: self.top_k]:
             conds = tuple(p.condition for p in pieces)
             size = int(mask.sum())
             error_sum = float(outcome.error[mask].sum())
             p_value = float(
                 _sliceline.p_values(
-                    np.array([size]), np.array([error_sum]), n=n, total=float(outcome.error.sum()),
-                    var=float(outcome.error.var()), zero_one=zero_one,
+                    np.array([size]), np.array([error_sum]), n=n, total=total, var=var, zero_one=zero_one
                 )[0]
             )
             # The search tested the slice as it found it; shrinking it chose among more cuts. The
@@ -505,6 +486,68 @@ class SliceBias(Probe):
             "seconds": time.perf_counter() - start,
         }
 
+    def _distinct_slices(
+        self,
+        found: _sliceline.Search,
+        columns: list[_sliceline.Column],
+        error: np.ndarray,
+        zero_one: bool,
+        level: float,
+        min_rows: int,
+    ) -> list[tuple[_sliceline.Found, list[_shrink.Piece], np.ndarray]]:
+        """The searched slices, shrunk, one per problem, best score first.
+
+        Candidates alternate between the best by score and the most significant: a
+        small slice that explains a larger one's excess error ranks low by score.
+        Near-copies (most rows shared) are dropped before shrinking, which costs a
+        few passes over the rows each. A shrunk slice whose excess error sits in a
+        core one condition narrower is replaced by that core, shrunk in turn.
+        """
+        n = len(error)
+        by_name = {c.name: c for c in columns}
+        cache: dict[tuple[int, int], np.ndarray] = {}
+
+        def rows(c: int, j: int) -> np.ndarray:
+            if (c, j) not in cache:
+                cache[(c, j)] = columns[c].rows(j)
+            return cache[(c, j)]
+
+        seen: set[tuple[tuple[int, ...], tuple[int, ...]]] = set()
+        raw_masks: list[np.ndarray] = []
+        kept: list[tuple[_sliceline.Found, list[_shrink.Piece], np.ndarray]] = []
+        # Shrinking costs a few passes over the rows: all candidates on small data, fewer on large.
+        budget = max(_POLISHED_PER_REPORTED * int(self.top_k), _POLISH_ROWS // n)
+        for f in _interleave(found.top, found.most_significant):
+            if budget == 0:
+                break
+            if (f.columns, f.conditions) in seen:
+                continue
+            seen.add((f.columns, f.conditions))
+            pieces = [_shrink.Piece(columns[c].conditions[j], rows(c, j)) for c, j in zip(f.columns, f.conditions)]
+            raw = _shrink.rows_of(pieces, n)
+            if any(_jaccard(raw, m) >= _NEAR_COPY for m in raw_masks):
+                continue
+            raw_masks.append(raw)
+            budget -= 1
+            pieces = _shrink.shrink(pieces, by_name, error, zero_one=zero_one, level=level, min_rows=min_rows)
+            for _ in range(int(self.max_conditions)):
+                narrowed = _shrink.core(
+                    pieces, columns, error, zero_one=zero_one, level=level, min_rows=min_rows,
+                    max_conditions=int(self.max_conditions),
+                )
+                if narrowed is None:
+                    break
+                pieces = _shrink.shrink(narrowed, by_name, error, zero_one=zero_one, level=level, min_rows=min_rows)
+            mask = _shrink.rows_of(pieces, n)
+            relations = [_shrink.relation(mask, m, error, zero_one=zero_one, level=level) for _, _, m in kept]
+            if "duplicate" in relations:
+                continue
+            kept = [k for k, r in zip(kept, relations) if r != "replaces"]
+            kept.append((f, pieces, mask))
+        mean = error.mean()
+        weight = self.error_weight
+        return sorted(kept, key=lambda k: -float(_sliceline.score(k[2].sum(), error[k[2]].sum(), n=n, mean=mean, error_weight=weight)))
+
 
 @dataclass(frozen=True)
 class _Outcome:
@@ -578,9 +621,16 @@ def _expected_error(predictions: Predictions, labels: np.ndarray) -> np.ndarray 
     return 1.0 - proba[np.arange(len(labels)), column]
 
 
-def _overlaps(mask: np.ndarray, reported: list[np.ndarray]) -> bool:
-    size = mask.sum()
-    return any((mask & m).sum() > _SAME_SLICE_OVERLAP * min(size, m.sum()) for m in reported)
+def _interleave(*ranked: tuple[_sliceline.Found, ...]) -> list[_sliceline.Found]:
+    out = []
+    for tier in zip_longest(*ranked):
+        out.extend(f for f in tier if f is not None)
+    return out
+
+
+def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    both = np.count_nonzero(a & b)
+    return both / (np.count_nonzero(a) + np.count_nonzero(b) - both)
 
 
 def _show_group(g: _groups.Grouping, i: int) -> str:
