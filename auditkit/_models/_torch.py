@@ -177,6 +177,13 @@ class TorchModel(Model):
             model.classes = np.asarray(data.classes)
         if model.feature_names is None:
             model.feature_names = tuple(data.features)
+        if model.output is None and model.capabilities.task != "regression":
+            # Settle logits vs probabilities once, on many rows: read per call, a
+            # single row whose logit happens to fall in [0, 1] was taken for a probability.
+            try:
+                model.output = _infer_output(model.raw(data.X.iloc[: min(len(data.X), 512)]))
+            except Exception:  # the module fails on the audit rows: probes report that, not bind
+                pass
         return model
 
     def fingerprint(self) -> str | None:

@@ -1,0 +1,126 @@
+"""Hypothesis fuzzing beyond the fixed list, shrunk to a row a person can paste.
+
+Hypothesis draws small batches of rows from the audit data's schema with
+malformed cells mixed in (``auditkit.strategies.frames(adversarial=True)``);
+each batch is one query. A batch the model answers with invalid output, or
+crashes on, is shrunk by hypothesis towards typical values in every cell
+but the one that matters; the rows of the shrunk batch are then tried one
+by one, so the finding shows a single row when a single row suffices.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from auditkit.strategies import ColumnSchema, frames, to_source
+
+from probes._injection_calls import ModelCaller, ModelHung, Reference, Verdict, judge
+
+BAD_OUTCOMES = ("silent_corruption", "crashed")
+
+
+class _OutOfTime(BaseException):
+    """Ends the search; a BaseException, so hypothesis does not take it for a failure to shrink."""
+
+
+@dataclass(frozen=True)
+class FuzzResult:
+    examples: int
+    seconds: float
+    verdict: Verdict | None = None
+    rows: int = 0
+    single_row: bool = False
+    reproducer: str = ""
+    stopped_early: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "examples": self.examples,
+            "seconds": round(self.seconds, 3),
+            "stopped_early": self.stopped_early,
+            "outcome": None if self.verdict is None else self.verdict.outcome,
+        }
+        if self.verdict is not None:
+            out.update(
+                problem=self.verdict.problem or self.verdict.error_text,
+                error=self.verdict.error,
+                rows=self.rows,
+                single_row=self.single_row,
+                reproducer=self.reproducer,
+            )
+        return out
+
+
+def fuzz(
+    caller: ModelCaller,
+    schema: Sequence[ColumnSchema],
+    reference: Reference,
+    *,
+    seed: int,
+    examples: int,
+    max_rows: int,
+    budget_s: float,
+) -> FuzzResult:
+    from hypothesis import HealthCheck, Phase, find, settings
+    from hypothesis.errors import NoSuchExample
+
+    start = time.perf_counter()
+    deadline = start + budget_s
+    tried = [0]
+    found: list[tuple[pd.DataFrame, Verdict]] = []
+
+    def misbehaves(X: pd.DataFrame) -> bool:
+        if time.perf_counter() > deadline:
+            raise _OutOfTime
+        tried[0] += 1
+        try:
+            answer = caller.predictions(X)
+        except ModelHung:
+            raise _OutOfTime from None
+        verdict = judge(answer, rows=len(X), reference=reference)
+        if verdict.outcome in BAD_OUTCOMES:
+            found.append((X, verdict))  # hypothesis only accepts smaller ones: the last is the smallest
+            return True
+        return False
+
+    config = settings(
+        max_examples=examples,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
+    strategy = frames(schema, adversarial=True, min_rows=1, max_rows=max_rows)
+    stopped = False
+    try:
+        find(strategy, misbehaves, settings=config, random=random.Random(seed))
+    except NoSuchExample:
+        pass
+    except _OutOfTime:
+        stopped = True
+    if not found:
+        return FuzzResult(tried[0], time.perf_counter() - start, stopped_early=stopped)
+    X, verdict = found[-1]
+    X = X.reset_index(drop=True)
+    single = False
+    if len(X) > 1 and not caller.hung:
+        for i in range(len(X)):
+            row = X.iloc[[i]].reset_index(drop=True)
+            try:
+                one = judge(caller.predictions(row), rows=1, reference=reference)
+            except ModelHung:
+                break
+            if one.outcome in BAD_OUTCOMES:
+                X, verdict, single = row, one, True
+                break
+    else:
+        single = len(X) == 1
+    return FuzzResult(
+        tried[0], time.perf_counter() - start, verdict, rows=len(X), single_row=single,
+        reproducer=to_source(X), stopped_early=stopped,
+    )
