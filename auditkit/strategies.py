@@ -5,8 +5,8 @@ The schema (each feature's kind, dtype, range and values) is inferred from an
 values that fit it and, on request, adversarial ones: missing values in all
 their spellings, extreme magnitudes, wrong types, unseen categories and
 garbled text. They compose with ``@given`` like any other strategy, and a
-failing example shrinks to the smallest row that still fails: typical values
-everywhere except the one cell that breaks the model::
+failing example shrinks towards typical values (the median, the most frequent
+category) in every cell except the ones that break the model::
 
     import numpy as np
     from hypothesis import given
@@ -20,10 +20,16 @@ everywhere except the one cell that breaks the model::
             return  # rejecting malformed input loudly is fine
         assert np.isfinite(proba).all()
 
-``rows`` draws one row as a ``{column: value}`` dict; :func:`to_frame` turns
-rows into a frame with the schema's dtypes (a value that does not fit its
-column's dtype leaves that column ``object``, so a wrong type stays wrong);
-:func:`to_source` prints a frame as Python a person can paste.
+``rows`` draws one row as a ``{column: value}`` dict and shrinks best: use it
+for the single smallest failing row. :func:`to_frame` turns rows into a frame
+with the schema's dtypes (a value that does not fit its column's dtype leaves
+that column ``object``, so a wrong type stays wrong); :func:`to_source` prints
+a frame as Python a person can paste::
+
+    @given(row=strategies.rows(data, adversarial=True))
+    def test_one_row(row):
+        X = strategies.to_frame([row], data)
+        ...
 """
 
 from __future__ import annotations
@@ -297,7 +303,9 @@ def rows(data: Schema, *, adversarial: bool | Iterable[Fault] = False, fault_rat
     """
     schema = infer_schema(data)
     rate = _default_rate(schema) if fault_rate is None else fault_rate
-    return st.fixed_dictionaries({c.name: cells(c, adversarial=adversarial, fault_rate=rate) for c in schema})
+    names = [c.name for c in schema]
+    drawn = st.fixed_dictionaries({c.name: cells(c, adversarial=adversarial, fault_rate=rate) for c in schema})
+    return drawn.map(lambda row: {name: row[name] for name in names})
 
 
 def frames(
@@ -308,7 +316,12 @@ def frames(
     max_rows: int = 20,
     fault_rate: float | None = None,
 ) -> st.SearchStrategy[pd.DataFrame]:
-    """Frames of ``min_rows`` to ``max_rows`` rows built by :func:`to_frame` from :func:`rows`."""
+    """Frames of ``min_rows`` to ``max_rows`` rows built by :func:`to_frame` from :func:`rows`.
+
+    One frame is one batch for the model, so a property test covers many rows
+    per call. Hypothesis shrinks a failing frame towards fewer rows and typical
+    values, though not always to a single row; :func:`rows` does that.
+    """
     if not 0 <= min_rows <= max_rows:
         raise ValueError(f"need 0 <= min_rows <= max_rows; got {min_rows} and {max_rows}")
     schema = infer_schema(data)
@@ -332,13 +345,16 @@ def to_source(frame: pd.DataFrame) -> str:
     """Python that rebuilds ``frame``'s values: ``pd.DataFrame({"x": [float("nan")]})``.
 
     NaN and infinities are spelled ``float("nan")``, texts with control
-    characters or lone surrogates as escaped string literals, so the text
-    pastes into a test as it is.
+    characters or lone surrogates as escaped string literals, and a column
+    of mixed types stays ``object``, so the text pastes into a test as it is.
     """
     parts = []
     for name in frame.columns:
-        values = ", ".join(_literal(v) for v in frame[name].tolist())
-        parts.append(f"{str(name)!r}: [{values}]")
+        values = "[" + ", ".join(_literal(v) for v in frame[name].tolist()) + "]"
+        if frame[name].dtype == object:
+            # As it was: a mixed or surrogate-holding column would not survive pandas' own inference.
+            values = f"pd.Series({values}, dtype=object)"
+        parts.append(f"{str(name)!r}: {values}")
     return "pd.DataFrame({" + ", ".join(parts) + "})"
 
 
