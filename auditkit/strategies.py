@@ -294,7 +294,9 @@ def cells(column: ColumnSchema, *, adversarial: bool | Iterable[Fault] = False, 
     return _mixed(valid, st.one_of(bad), fault_rate)
 
 
-def rows(data: Schema, *, adversarial: bool | Iterable[Fault] = False, fault_rate: float | None = None) -> st.SearchStrategy[dict[str, Any]]:
+def rows(
+    data: Schema, *, adversarial: bool | Iterable[Fault] = False, fault_rate: float | None = None
+) -> st.SearchStrategy[dict[str, Any]]:
     """One row as ``{column: value}`` over the schema's columns, in order.
 
     ``fault_rate`` (the chance that a cell is malformed, with ``adversarial``)

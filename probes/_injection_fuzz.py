@@ -37,12 +37,14 @@ class FuzzResult:
     single_row: bool = False
     reproducer: str = ""
     stopped_early: bool = False
+    error: str | None = None  # the search itself failed (hypothesis' own error)
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
             "examples": self.examples,
             "seconds": round(self.seconds, 3),
             "stopped_early": self.stopped_early,
+            "search_error": self.error,
             "outcome": None if self.verdict is None else self.verdict.outcome,
         }
         if self.verdict is not None:
@@ -97,14 +99,17 @@ def fuzz(
     )
     strategy = frames(schema, adversarial=True, min_rows=1, max_rows=max_rows)
     stopped = False
+    error = None
     try:
         find(strategy, misbehaves, settings=config, random=random.Random(seed))
     except NoSuchExample:
         pass
     except _OutOfTime:
         stopped = True
+    except Exception as exc:  # e.g. Flaky: a model that answers the same rows differently
+        error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
     if not found:
-        return FuzzResult(tried[0], time.perf_counter() - start, stopped_early=stopped)
+        return FuzzResult(tried[0], time.perf_counter() - start, stopped_early=stopped, error=error)
     X, verdict = found[-1]
     X = X.reset_index(drop=True)
     single = False
@@ -122,5 +127,5 @@ def fuzz(
         single = len(X) == 1
     return FuzzResult(
         tried[0], time.perf_counter() - start, verdict, rows=len(X), single_row=single,
-        reproducer=to_source(X), stopped_early=stopped,
+        reproducer=to_source(X), stopped_early=stopped, error=error,
     )

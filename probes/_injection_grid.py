@@ -160,7 +160,10 @@ def run_frame_faults(
         ("missing_column", f"column {first!r} dropped", sample.drop(columns=[first]), all_rows, everything),
         ("extra_column", f"column {EXTRA_COLUMN!r} added in front", extra, all_rows, nothing),
         ("reordered_columns", "columns in reverse order", sample.loc[:, sample.columns[::-1]], all_rows, nothing),
-        ("wrong_dtype_column", f"column {retyped_name!r} as {retyped.dtype}", sample.assign(**{retyped_name: retyped}), all_rows, everything),
+        (
+            "wrong_dtype_column", f"column {retyped_name!r} as {retyped.dtype}",
+            sample.assign(**{retyped_name: retyped}), all_rows, everything,
+        ),
         ("empty_batch", "0 rows", sample.iloc[:0], all_rows[:0], nothing[:0]),
         ("single_row", "1 row", sample.iloc[:1], all_rows[:1], nothing[:1]),
     ]

@@ -95,7 +95,9 @@ def poison_model(
     results = []
     for poison in poisons:
         label, value = POISONS[poison]
-        results.append(_one_poison(caller, model, sample, y, reference, sizes, columns, order, poison, label, value, clean_scores, collapse_drop))
+        results.append(_one_poison(
+            caller, model, sample, y, reference, sizes, columns, order, poison, label, value, clean_scores, collapse_drop,
+        ))
     return results, clean_scores
 
 
@@ -133,7 +135,10 @@ def _one_poison(
                 outcome = "rejected" if isinstance(got, VALIDATION_ERRORS) else "crashed"
                 tried.append({"size": size, "column": column, "outcome": outcome, "error": error})
                 if outcome == "crashed" and first_error is None:
-                    first_error = PoisonResult(poison, label, "crashed", size, column, error=error, error_text=text, reproducer=reproducer, tried=tried)
+                    first_error = PoisonResult(
+                        poison, label, "crashed", size, column, error=error, error_text=text,
+                        reproducer=reproducer, tried=tried,
+                    )
                 continue
             effect, after = _damage(caller, got, sample, y, reference, clean_scores.get(size), collapse_drop)
             tried.append({"size": size, "column": column, "outcome": "poisoned" if effect else "harmless", "score": after})

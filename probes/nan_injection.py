@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 
 from auditkit import AuditContext, Evidence, Finding, Needs, Probe, Severity, require
 from auditkit.strategies import ColumnSchema, infer_schema
@@ -168,6 +169,7 @@ class NanInjection(Probe):
             "poison_batch_sizes must be one or more positive batch sizes",
         )
         object.__setattr__(self, "poison_batch_sizes", tuple(sorted({int(s) for s in self.poison_batch_sizes})))
+        object.__setattr__(self, "poisons", tuple(self.poisons))
         require(
             len(self.poisons) > 0 and set(self.poisons) <= set(POISONS),
             f"poisons must be one or more of {', '.join(POISONS)}",
@@ -196,7 +198,10 @@ class NanInjection(Probe):
         finally:
             caller.close()
 
-    def _run(self, ctx: AuditContext, caller: ModelCaller, sample: Any, y: np.ndarray, schema: tuple[ColumnSchema, ...], task: str) -> Evidence:
+    def _run(
+        self, ctx: AuditContext, caller: ModelCaller, sample: pd.DataFrame, y: np.ndarray,
+        schema: tuple[ColumnSchema, ...], task: str,
+    ) -> Evidence:
         clean = caller.predictions(sample)
         if clean.timed_out or clean.error is not None:
             what = "no answer in time" if clean.timed_out else f"{type(clean.error).__name__}: {clean.error}"
@@ -249,13 +254,17 @@ class NanInjection(Probe):
 
     # -- measurements that need more than one query ------------------------------
 
-    def _missing_shifts(self, caller: ModelCaller, sample: Any, cells: list[CellResult], reference: Reference, rng: np.random.Generator) -> dict[str, dict[str, Any]]:
+    def _missing_shifts(
+        self, caller: ModelCaller, sample: pd.DataFrame, cells: list[CellResult], reference: Reference,
+        rng: np.random.Generator,
+    ) -> dict[str, dict[str, Any]]:
         """Per column: the worst handled missing-value injection over the whole
         column, and the shift of shuffling that column, its yardstick."""
         worst: dict[str, CellResult] = {}
         for cell in cells:
             v = cell.verdict
-            if cell.rate == "whole_column" and cell.injection.family == "missing" and v.outcome == "handled" and v.mean_shift is not None:
+            whole_missing = cell.rate == "whole_column" and cell.injection.family == "missing"
+            if whole_missing and v.outcome == "handled" and v.mean_shift is not None:
                 best = worst.get(cell.injection.column)
                 if best is None or v.mean_shift > (best.verdict.mean_shift or 0.0):
                     worst[cell.injection.column] = cell
@@ -310,7 +319,9 @@ class NanInjection(Probe):
         if batch.failed_how is not None:
             return [Finding(
                 code="batch_size_failure", severity=Severity.HIGH,
-                message=BATCH_FAILURE_MESSAGE.format(rows=batch.rows, how=batch.failed_how, error=batch.error, error_text=batch.error_text),
+                message=BATCH_FAILURE_MESSAGE.format(
+                    rows=batch.rows, how=batch.failed_how, error=batch.error, error_text=batch.error_text,
+                ),
                 metrics=batch.to_dict(),
             )]
         if (batch.max_diff or 0.0) > self.batch_tolerance or batch.flipped:
@@ -342,7 +353,7 @@ def _error_label(error: str | None, budget_s: float) -> str:
     return f"a hang (no answer within {budget_s:g} s)" if error == "timeout" else str(error)
 
 
-def _cell_findings(cells: list[CellResult], sample: Any, schema: Sequence[ColumnSchema], budget_s: float) -> list[Finding]:
+def _cell_findings(cells: list[CellResult], sample: pd.DataFrame, schema: Sequence[ColumnSchema], budget_s: float) -> list[Finding]:
     """One finding per fault family and bad outcome, naming every offending column."""
     by_family: dict[str, list[CellResult]] = defaultdict(list)
     for cell in cells:
@@ -470,7 +481,7 @@ def _metrics(
     online: bool,
     fuzzed: FuzzResult | None,
     rows_for: dict[str, np.ndarray],
-    sample: Any,
+    sample: pd.DataFrame,
     caller: ModelCaller,
 ) -> dict[str, Any]:
     grid: dict[str, dict[str, dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
