@@ -32,7 +32,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 from typing import Any
 
@@ -43,7 +43,7 @@ from scipy import special, stats
 
 from auditkit import Condition
 
-__all__ = ["Column", "Found", "Search", "encode", "p_values", "score", "search"]
+__all__ = ["Column", "Found", "Search", "confidence_p_values", "encode", "p_values", "score", "search"]
 
 _SEARCHABLE = ("numeric", "categorical", "boolean")
 # Cut points per numeric column for moving a condition's cut after the search.
@@ -219,6 +219,7 @@ class Found:
     error_sum: float
     score: float
     p_value: float
+    confidence_p: float = 1.0  # against the model's own expected errors, when it has any
 
 
 @dataclass(frozen=True)
@@ -233,17 +234,19 @@ class Search:
     mean_error: float
     min_rows: int
     smallest_p: np.ndarray         # the smallest p-values of the tested slices, sorted
+    smallest_confidence_p: np.ndarray = field(default_factory=lambda: np.empty(0))
 
-    def adjust(self, p: float) -> float:
+    def adjust(self, p: float, *, confidence: bool = False) -> float:
         """Benjamini-Hochberg adjusted p-value of a tested slice, over all ``tested`` of them.
 
         The adjusted value of the i-th smallest p is min over j >= i of p_(j) * m / j.
         Only the smallest p-values are kept; a p-value beyond them gets the rank of
         the last one kept, which can only overstate its adjusted value. A slice
-        polished after the search is ranked among them the same way.
+        polished after the search is ranked among them the same way. With
+        ``confidence``, the same over the tests against the model's expected errors.
         """
         m = max(self.tested, 1)
-        kept = self.smallest_p
+        kept = self.smallest_confidence_p if confidence else self.smallest_p
         r = max(1, int(np.searchsorted(kept, p, side="right")))
         q = p * m / r
         if r < len(kept):
@@ -262,10 +265,16 @@ def search(
     error_weight: float,
     k: int,
     deadline_s: float,
+    expected: np.ndarray | None = None,
 ) -> Search:
     """SliceLine's exact top-k over conjunctions of up to ``max_conditions`` conditions
-    on distinct columns, for a per-row ``error`` (0/1 when ``zero_one``)."""
-    return _Lattice(columns, error, zero_one, min_rows, error_weight, k, deadline_s).run(max_conditions)
+    on distinct columns, for a per-row ``error`` (0/1 when ``zero_one``).
+
+    ``expected`` (0/1 errors only) is each row's error probability by the model's
+    own account; every slice tested is then also tested against it.
+    """
+    lattice = _Lattice(columns, error, zero_one, min_rows, error_weight, k, deadline_s, expected)
+    return lattice.run(max_conditions)
 
 
 class _Lattice:
@@ -278,8 +287,10 @@ class _Lattice:
         error_weight: float,
         k: int,
         deadline_s: float,
+        expected: np.ndarray | None,
     ) -> None:
         self.columns = list(columns)
+        self.expected = None if expected is None or not zero_one else np.asarray(expected, dtype=float)
         self.error = np.asarray(error, dtype=float)
         self.n = len(self.error)
         self.total = float(self.error.sum())
@@ -295,6 +306,7 @@ class _Lattice:
         self.tables = 0
         self.tested = 0
         self.smallest_p = np.empty(0)
+        self.smallest_confidence_p = np.empty(0)
         self.heap: list[tuple[float, int, Found]] = []  # min-heap of the best k by score
         self.significant: list[tuple[float, float, int, Found]] = []  # min-heap of the k smallest p
         self.tick = 0
@@ -328,7 +340,7 @@ class _Lattice:
 
     # counting -----------------------------------------------------------------
 
-    def counts(self, idx: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    def counts(self, idx: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         cols = [self.columns[i] for i in idx]
         shape = tuple(c.n_codes for c in cols)
         size = int(np.prod(shape))
@@ -338,8 +350,9 @@ class _Lattice:
             err = np.bincount(_combine([self.err_codes[i] for i in idx], shape), minlength=size).astype(float)
         else:
             err = np.bincount(flat, weights=self.error, minlength=size)
+        exp = None if self.expected is None else np.bincount(flat, weights=self.expected, minlength=size)
         self.tables += 1
-        return n_rows.reshape(shape), err.reshape(shape)
+        return n_rows.reshape(shape), err.reshape(shape), None if exp is None else exp.reshape(shape)
 
     def project(self, idx: tuple[int, ...], table: np.ndarray) -> np.ndarray:
         """Counts per combination of conditions, from counts per combination of codes."""
@@ -352,7 +365,12 @@ class _Lattice:
     # judging one table of slices ------------------------------------------------------
 
     def evaluate(
-        self, idx: tuple[int, ...], size: np.ndarray, errors: np.ndarray, minimal: np.ndarray | None = None
+        self,
+        idx: tuple[int, ...],
+        size: np.ndarray,
+        errors: np.ndarray,
+        expected: np.ndarray | None = None,
+        minimal: np.ndarray | None = None,
     ) -> None:
         """Test every slice of one table, keep the best by score and the most significant.
 
@@ -367,20 +385,17 @@ class _Lattice:
         s, e = size.ravel()[flat], errors.ravel()[flat]
         p = self.p_values(s, e)
         self.tested += len(p)
-        if len(self.smallest_p) >= _KEEP_P:
-            p_small = p[p < self.smallest_p.max()]  # only these can enter the kept set
-        else:
-            p_small = p
-        merged = np.concatenate([self.smallest_p, p_small])
-        if len(merged) > _KEEP_P:
-            merged = np.partition(merged, _KEEP_P - 1)[:_KEEP_P]
-        self.smallest_p = merged
+        self.smallest_p = _keep_smallest(self.smallest_p, p)
+        cp = np.ones_like(p)
+        if expected is not None:
+            cp = confidence_p_values(s, e, expected.ravel()[flat])
+            self.smallest_confidence_p = _keep_smallest(self.smallest_confidence_p, cp)
         sc = self.score(s, e)
         better = np.flatnonzero(sc > self.threshold)
         if len(better) > self.k:
             better = better[np.argpartition(-sc[better], self.k - 1)[: self.k]]
         for j in better:
-            self.push(self.found(idx, size.shape, flat[j], s[j], e[j], sc[j], p[j]))
+            self.push(self.found(idx, size.shape, flat[j], s[j], e[j], sc[j], p[j], cp[j]))
         # The most significant slices worth reporting (score above 0), whatever their rank by
         # score: a small slice that explains a larger one's excess may rank low by score.
         worth = np.flatnonzero((sc > 0) & (True if minimal is None else minimal.ravel()[flat]))
@@ -388,12 +403,14 @@ class _Lattice:
             worth = worth[np.lexsort((-sc[worth], p[worth]))[: self.k]]
         for j in worth:
             if len(self.significant) < self.k or (-p[j], sc[j]) > self.significant[0][:2]:
-                self.push_significant(self.found(idx, size.shape, flat[j], s[j], e[j], sc[j], p[j]))
+                self.push_significant(self.found(idx, size.shape, flat[j], s[j], e[j], sc[j], p[j], cp[j]))
 
     @staticmethod
-    def found(idx: tuple[int, ...], shape: tuple[int, ...], cell: int, s: float, e: float, sc: float, p: float) -> Found:
+    def found(
+        idx: tuple[int, ...], shape: tuple[int, ...], cell: int, s: float, e: float, sc: float, p: float, cp: float
+    ) -> Found:
         conds = tuple(int(c) for c in np.unravel_index(cell, shape))
-        return Found(tuple(idx), conds, int(s), float(e), float(sc), float(p))
+        return Found(tuple(idx), conds, int(s), float(e), float(sc), float(p), float(cp))
 
     def push(self, found: Found) -> None:
         if found.score <= self.threshold:
@@ -451,6 +468,7 @@ class _Lattice:
             mean_error=self.mean,
             min_rows=self.sigma,
             smallest_p=np.sort(self.smallest_p),
+            smallest_confidence_p=np.sort(self.smallest_confidence_p),
         )
 
     def level_one(self) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -462,7 +480,10 @@ class _Lattice:
             else:
                 err = np.bincount(col.codes, weights=self.error, minlength=col.n_codes)
             size, errors = col.member @ n_rows, col.member @ err
-            self.evaluate((i,), size, errors)
+            expected = None
+            if self.expected is not None:
+                expected = col.member @ np.bincount(col.codes, weights=self.expected, minlength=col.n_codes)
+            self.evaluate((i,), size, errors, expected)
             stats1.append((size, errors))
         return stats1
 
@@ -478,12 +499,13 @@ class _Lattice:
                 break  # sorted: no later pair can do better
             if self.out_of_time():
                 break
-            n_rows, err = self.counts(pair)
+            n_rows, err, exp = self.counts(pair)
             size, errors = self.project(pair, n_rows), self.project(pair, err)
+            expected = None if exp is None else self.project(pair, exp)
             (sa, ea), (sb, eb) = one[pair[0]], one[pair[1]]
             minimal = np.minimum(self.needed(size, errors, sb[None, :], eb[None, :]),
                                  self.needed(size, errors, sa[:, None], ea[:, None])) >= _NEEDED_Z
-            self.evaluate(pair, size, errors, minimal)
+            self.evaluate(pair, size, errors, expected, minimal)
             out[pair] = (size, errors, float(self.bound(size, errors).max()))
         return out
 
@@ -507,14 +529,15 @@ class _Lattice:
             errors = np.minimum(np.minimum(eab[:, :, None], eac[:, None, :]), ebc[None, :, :])
             if self.bound(size, errors).max() <= self.threshold:
                 continue
-            n_rows, err = self.counts(triple)
+            n_rows, err, exp = self.counts(triple)
             size, errors = self.project(triple, n_rows), self.project(triple, err)
+            expected = None if exp is None else self.project(triple, exp)
             needed = [
                 self.needed(size, errors, sab[:, :, None], eab[:, :, None]),
                 self.needed(size, errors, sac[:, None, :], eac[:, None, :]),
                 self.needed(size, errors, sbc[None, :, :], ebc[None, :, :]),
             ]
-            self.evaluate(triple, size, errors, np.minimum.reduce(needed) >= _NEEDED_Z)
+            self.evaluate(triple, size, errors, expected, np.minimum.reduce(needed) >= _NEEDED_Z)
 
     def out_of_time(self) -> bool:
         if time.perf_counter() > self.deadline:
@@ -550,6 +573,35 @@ def p_values(
     if len(hard):
         p[hard] = stats.binom.sf(errors[hard] - 1, size[hard], min(max(total / n, 0.0), 1.0))
     return p
+
+
+def confidence_p_values(size: np.ndarray, errors: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """One-sided p-values: does each slice err more often than the model itself expects there?
+
+    A slice's errors are a sum of Bernoulli draws with the rows' expected error
+    rates; the binomial at their mean rate has the heavier upper tail (Hoeffding,
+    1956), so its tail is a conservative p-value. As above, p = 1 wherever the
+    normal z is 1 or less.
+    """
+    size = np.asarray(size, dtype=float)
+    errors = np.asarray(errors, dtype=float)
+    rate = np.clip(np.asarray(expected, dtype=float) / size, 0.0, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (errors - size * rate) / np.sqrt(size * rate * (1 - rate))
+    p = np.ones_like(size)
+    hard = np.flatnonzero((z > 1) | ((rate == 0) & (errors > 0)))
+    if len(hard):
+        p[hard] = stats.binom.sf(errors[hard] - 1, size[hard], rate[hard])
+    return p
+
+
+def _keep_smallest(kept: np.ndarray, p: np.ndarray) -> np.ndarray:
+    if len(kept) >= _KEEP_P:
+        p = p[p < kept.max()]  # only these can enter the kept set
+    merged = np.concatenate([kept, p])
+    if len(merged) > _KEEP_P:
+        merged = np.partition(merged, _KEEP_P - 1)[:_KEEP_P]
+    return merged
 
 
 def _combine(codes: Sequence[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:

@@ -9,7 +9,6 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from auditkit import AuditContext, Evidence, Finding, Needs, Predictions, Probe, Severity, require
 from probes import _groups, _shrink, _sliceline
@@ -84,7 +83,8 @@ INCOMPLETE_MESSAGE = (
 )
 SLICE_CONFIDENCE_MESSAGE = (
     "Its own probabilities expected {expected_error:.1%} errors there (recalibrated to the overall "
-    "error): it is confidently wrong, {confidence_ratio:.2f}x beyond its confidence."
+    "error): it is confidently wrong, {confidence_ratio:.2f}x beyond its confidence "
+    "(p = {confidence_q:.2g} after Benjamini-Hochberg)."
 )
 
 _CODES = {
@@ -384,6 +384,7 @@ class SliceBias(Probe):
             error_weight=self.error_weight,
             k=max(100, 20 * int(self.top_k)),
             deadline_s=budget,
+            expected=outcome.recalibrated,
         )
         overall = found.mean_error
         zero_one = outcome.task != "regression"
@@ -416,10 +417,15 @@ class SliceBias(Probe):
             if confidence is not None:
                 # With probabilities, a slice the model knows is hard (it errs about as often as
                 # its own probabilities say) is reported, not flagged: noise near the decision
-                # boundary is not a weakness a fix can remove.
+                # boundary is not a weakness a fix can remove. This second test ran on every
+                # slice the search tried too, so it is corrected the same way.
+                confidence["confidence_q"] = max(
+                    found.adjust(f.confidence_p, confidence=True),
+                    found.adjust(confidence["confidence_p"], confidence=True),
+                )
                 significant = significant and (
                     confidence["confidence_ratio"] >= self.min_error_ratio
-                    and confidence["confidence_p"] < self.significance / self.top_k
+                    and confidence["confidence_q"] < self.significance
                 )
             entry = {
                 "slice": [c.to_dict() for c in conds],
@@ -562,24 +568,27 @@ class _Outcome:
     positive: Any
     expected: np.ndarray | None = None  # per row, 1 - the probability the model gave its own label
 
-    def beyond_confidence(self, mask: np.ndarray) -> dict[str, float] | None:
-        """How far the slice's errors exceed what the model's probabilities expect there.
-
-        The expected errors are first scaled so that they add up to the observed
-        errors overall: a model over- or under-confident everywhere is judged on
-        where it is *more* wrong than its confidence, not on its calibration.
-        """
+    @property
+    def recalibrated(self) -> np.ndarray | None:
+        """Each row's error probability by the model's own account, scaled so that they add
+        up to the observed errors: a model over- or under-confident everywhere is judged
+        on where it is *more* wrong than its confidence, not on its calibration."""
         if self.expected is None or self.expected.sum() <= 0:
             return None
-        scale = self.error.sum() / self.expected.sum()
-        e = np.clip(self.expected[mask] * scale, 0.0, 1.0)
-        observed, expected = float(self.error[mask].sum()), float(e.sum())
-        sd = float(np.sqrt(np.sum(e * (1 - e))))
-        p = float(special.ndtr(-(observed - expected) / sd)) if sd > 0 else float(observed <= expected)
+        return np.clip(self.expected * (self.error.sum() / self.expected.sum()), 0.0, 1.0)
+
+    def beyond_confidence(self, mask: np.ndarray) -> dict[str, float] | None:
+        """How far the slice's errors exceed what the model's probabilities expect there."""
+        recalibrated = self.recalibrated
+        if recalibrated is None:
+            return None
+        observed, expected = float(self.error[mask].sum()), float(recalibrated[mask].sum())
+        size = int(mask.sum())
+        p = _sliceline.confidence_p_values(np.array([size]), np.array([observed]), np.array([expected]))[0]
         return {
-            "expected_error": expected / int(mask.sum()),
+            "expected_error": expected / size,
             "confidence_ratio": observed / expected if expected > 0 else float("inf"),
-            "confidence_p": p,
+            "confidence_p": float(p),
         }
 
     @classmethod
