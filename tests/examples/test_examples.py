@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 import auditkit
+from auditkit._cli import _parser
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -258,8 +259,6 @@ def _run_steps(text: str) -> list[str]:
 
 
 def test_ci_workflow_calls_the_real_cli_and_plugin_options(pytester: pytest.Pytester) -> None:
-    from auditkit._cli import _parser
-
     text = WORKFLOW.read_text(encoding="utf-8")
     for key in ("name:", "on:", "jobs:", "runs-on:", "steps:"):
         assert re.search(rf"^\s*{key}", text, re.M), f"the workflow has no {key}"

@@ -501,9 +501,9 @@ def test_audit(probe, audit_model, audit_data):
     probe.check(audit_model, audit_data)
 """
     )
-    result = pytester.runpytest("-p", "no:cacheprovider", "--collect-only", "-q")
     names = sorted(p.name for p in auditkit.available_probes())
     assert names, "no probe is installed"
+    result = pytester.runpytest("-p", "no:cacheprovider", "--collect-only", "-q")
     result.stdout.fnmatch_lines([f"test_audit.py::test_audit[[]{name}[]]" for name in names])
 
 
