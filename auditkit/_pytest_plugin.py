@@ -240,9 +240,9 @@ class AuditRun:
                 result = pair.session.run(configured)
             pair.cache[key] = result
             pair.results.setdefault(probe.name, result)
-        xfail = item.get_closest_marker("xfail")
-        if xfail is not None and result.name in pair.results:
-            pair.expected[result.name] = str(xfail.kwargs.get("reason") or (xfail.args[1] if len(xfail.args) > 1 else "expected failure"))
+        for mark in item.iter_markers(MARKER):
+            if "expected_failure" in mark.kwargs:
+                pair.expected[result.name] = str(mark.kwargs["expected_failure"])
         _record_properties(item, result)
         return result
 
