@@ -167,7 +167,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from dataclasses import replace
 
         config = replace(config, policy=replace(config.policy, fail_on=Severity.parse(args.fail_on)))
-    model = load_model(args.model, trust=args.trust_model_file) if args.model else None
+    # Data first: its mistakes are the common ones, and reading a CSV is fast
+    # while importing a model format (skops pulls in much of scikit-learn) is not.
     frame = read_table(args.data)
     reference = read_table(args.reference) if args.reference else None
     data = AuditData(
@@ -181,6 +182,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         score=args.score_column,
         costs=_costs(args),
     )
+    model = load_model(args.model, trust=args.trust_model_file) if args.model else None
     card = audit(model, data, probes=args.probes, config=config, seed=args.seed, jobs=args.jobs)
     written = _write_reports(card, outputs)
     sys.stdout.write(render_terminal(card, color=sys.stdout.isatty()))
