@@ -12,6 +12,7 @@ subclass also inherits the builtin a Python user would expect to catch, so
     ├── ProbeConfigError(AuditkitError, ValueError)   a probe setting or a policy value is invalid
     ├── UnknownProbeError(AuditkitError, KeyError)    no installed probe has that name
     ├── MissingDependencyError(AuditkitError, ImportError)
+    ├── ModelFailure(AuditkitError, RuntimeError)      the audited model raised on the audit rows
     └── ProbeSkipped(AuditkitError)                   raised inside a probe: it does not apply
 
 The CLI turns any of these into one line on stderr and exit code 2.
@@ -24,6 +25,7 @@ __all__ = [
     "DataError",
     "MissingDependencyError",
     "ModelError",
+    "ModelFailure",
     "ModelFileError",
     "ProbeConfigError",
     "ProbeSkipped",
@@ -65,6 +67,15 @@ class UnknownProbeError(AuditkitError, KeyError):
 
 class MissingDependencyError(AuditkitError, ImportError):
     """An optional framework (torch, pyarrow) is needed for this and is not installed."""
+
+
+class ModelFailure(AuditkitError, RuntimeError):
+    """The audited model itself raised while predicting the audit rows.
+
+    Raised by ``AuditContext.predictions``; a probe that lets it through is
+    reported as ``error`` with the model's exception, and the audit goes on.
+    A probe may catch it to run the checks that need no predictions.
+    """
 
 
 class ProbeSkipped(AuditkitError):

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from auditkit._errors import ProbeConfigError, ProbeSkipped
+from auditkit._errors import ModelFailure, ProbeConfigError, ProbeSkipped
 from auditkit._results import Finding
 
 if TYPE_CHECKING:
@@ -139,10 +139,6 @@ class SharedPredictions:
                 ) from self._error
             assert self._value is not None
             return self._value
-
-
-class ModelFailure(RuntimeError):
-    """The audited model itself failed on the audit data (reported as a probe error)."""
 
 
 class Probe:
