@@ -152,7 +152,7 @@ class NanInjection(Probe):
     poisons: tuple[str, ...] = ("nan", "pos_inf", "huge")
     collapse_drop: float = 0.2
     fuzz_examples: int = 60
-    fuzz_rows: int = 16
+    fuzz_rows: int = 8
     fuzz_seconds: float = 20.0
 
     def __post_init__(self) -> None:
