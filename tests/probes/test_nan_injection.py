@@ -40,7 +40,7 @@ torch = pytest.importorskip("torch")
 
 # Small settings for the zoo: the outcome of each injection does not depend on
 # the sample size, and a smaller sample keeps the file fast.
-FAST = {"sample_size": 300, "fuzz_examples": 25, "fuzz_seconds": 10.0}
+FAST = {"sample_size": 300, "fuzz_seconds": 10.0}
 
 
 def run(model, data, seed=0, **settings):
