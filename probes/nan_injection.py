@@ -135,6 +135,11 @@ class NanInjection(Probe):
     losing the column entirely costs. Batch results may differ by 1e-5 (float32
     kernels differ by batch size by far less). An update collapses a model when
     its clean score falls 0.2 below that of the same update without the poison.
+    The poisons tried by default are NaN and +inf, the values a broken feed
+    really sends; ``"huge"`` (1e308) is opt-in: one update with a finite but
+    absurd value wrecks any plain linear learner (scikit-learn's
+    ``SGDClassifier`` included), which is worth knowing when a feed can send
+    such values, and which the injection grid already reports for ``predict``.
     """
 
     name: ClassVar[str] = "nan_injection"
@@ -149,7 +154,7 @@ class NanInjection(Probe):
     small_batch: int = 8
     batch_tolerance: float = 1e-5
     poison_batch_sizes: tuple[int, ...] = (1, 8, 64)
-    poisons: tuple[str, ...] = ("nan", "pos_inf", "huge")
+    poisons: tuple[str, ...] = ("nan", "pos_inf")
     collapse_drop: float = 0.2
     fuzz_examples: int = 60
     fuzz_rows: int = 8
