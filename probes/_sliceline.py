@@ -43,7 +43,7 @@ from scipy import special, stats
 
 from auditkit import Condition
 
-__all__ = ["Column", "Found", "Search", "confidence_p_values", "encode", "p_values", "score", "search"]
+__all__ = ["Column", "Found", "Search", "confidence_p_values", "encode", "p_values", "poisson_binomial_sf", "score", "search"]
 
 _SEARCHABLE = ("numeric", "categorical", "boolean")
 # Cut points per numeric column for moving a condition's cut after the search.
@@ -593,6 +593,38 @@ def confidence_p_values(size: np.ndarray, errors: np.ndarray, expected: np.ndarr
     if len(hard):
         p[hard] = stats.binom.sf(errors[hard] - 1, size[hard], rate[hard])
     return p
+
+
+def poisson_binomial_sf(k: int, p: np.ndarray) -> float:
+    """P(X >= k) for X a sum of independent Bernoulli(p_i): exact, for one slice's errors.
+
+    Blocks of rows are summed by dynamic programming (all blocks at once), and
+    the blocks' distributions convolved pairwise by FFT; the tail is good down to
+    about 1e-15, far below any threshold it is compared with.
+    """
+    from scipy.signal import fftconvolve
+
+    p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
+    if k <= 0:
+        return 1.0
+    if k > len(p):
+        return 0.0
+    block = 64
+    padded = np.zeros(-(-len(p) // block) * block)
+    padded[: len(p)] = p
+    q = padded.reshape(-1, block)
+    pmf = np.zeros((len(q), block + 1))
+    pmf[:, 0] = 1.0
+    for i in range(block):
+        pmf[:, 1 : i + 2] = pmf[:, 1 : i + 2] * (1 - q[:, i : i + 1]) + pmf[:, : i + 1] * q[:, i : i + 1]
+        pmf[:, 0] *= 1 - q[:, i]
+    parts = list(pmf)
+    while len(parts) > 1:
+        parts = [
+            np.clip(fftconvolve(parts[i], parts[i + 1]), 0.0, None) if i + 1 < len(parts) else parts[i]
+            for i in range(0, len(parts), 2)
+        ]
+    return float(min(1.0, parts[0][k:].sum()))
 
 
 def _keep_smallest(kept: np.ndarray, p: np.ndarray) -> np.ndarray:

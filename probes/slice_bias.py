@@ -398,7 +398,7 @@ class SliceBias(Probe):
         kept = self._distinct_slices(found, columns, outcome.error, zero_one, keep_level, min_rows)
         total, var = float(outcome.error.sum()), float(outcome.error.var())
         reported: list[dict[str, Any]] = []
-        for f, pieces, mask in kept[: self.top_k]:
+        for f, raw, pieces, mask in kept[: self.top_k]:
             conds = tuple(p.condition for p in pieces)
             size = int(mask.sum())
             error_sum = float(outcome.error[mask].sum())
@@ -420,7 +420,7 @@ class SliceBias(Probe):
                 # boundary is not a weakness a fix can remove. This second test ran on every
                 # slice the search tried too, so it is corrected the same way.
                 confidence["confidence_q"] = max(
-                    found.adjust(f.confidence_p, confidence=True),
+                    found.adjust(outcome.confidence_p(raw), confidence=True),
                     found.adjust(confidence["confidence_p"], confidence=True),
                 )
                 significant = significant and (
@@ -500,7 +500,7 @@ class SliceBias(Probe):
         zero_one: bool,
         level: float,
         min_rows: int,
-    ) -> list[tuple[_sliceline.Found, list[_shrink.Piece], np.ndarray]]:
+    ) -> list[tuple[_sliceline.Found, np.ndarray, list[_shrink.Piece], np.ndarray]]:
         """The searched slices, shrunk, one per problem, best score first.
 
         Candidates alternate between the best by score and the most significant: a
@@ -520,7 +520,7 @@ class SliceBias(Probe):
 
         seen: set[tuple[tuple[int, ...], tuple[int, ...]]] = set()
         raw_masks: list[np.ndarray] = []
-        kept: list[tuple[_sliceline.Found, list[_shrink.Piece], np.ndarray]] = []
+        kept: list[tuple[_sliceline.Found, np.ndarray, list[_shrink.Piece], np.ndarray]] = []
         # Shrinking costs a few passes over the rows: all candidates on small data, fewer on large.
         budget = max(_POLISHED_PER_REPORTED * int(self.top_k), _POLISH_ROWS // n)
         for f in _interleave(found.top, found.most_significant):
@@ -545,14 +545,14 @@ class SliceBias(Probe):
                     break
                 pieces = _shrink.shrink(narrowed, by_name, error, zero_one=zero_one, level=level, min_rows=min_rows)
             mask = _shrink.rows_of(pieces, n)
-            relations = [_shrink.relation(mask, m, error, zero_one=zero_one, level=level) for _, _, m in kept]
+            relations = [_shrink.relation(mask, m, error, zero_one=zero_one, level=level) for *_, m in kept]
             if "duplicate" in relations:
                 continue
             kept = [k for k, r in zip(kept, relations) if r != "replaces"]
-            kept.append((f, pieces, mask))
+            kept.append((f, raw, pieces, mask))
         mean = error.mean()
         weight = self.error_weight
-        return sorted(kept, key=lambda k: -float(_sliceline.score(k[2].sum(), error[k[2]].sum(), n=n, mean=mean, error_weight=weight)))
+        return sorted(kept, key=lambda k: -float(_sliceline.score(k[3].sum(), error[k[3]].sum(), n=n, mean=mean, error_weight=weight)))
 
 
 @dataclass(frozen=True)
@@ -584,12 +584,23 @@ class _Outcome:
             return None
         observed, expected = float(self.error[mask].sum()), float(recalibrated[mask].sum())
         size = int(mask.sum())
-        p = _sliceline.confidence_p_values(np.array([size]), np.array([observed]), np.array([expected]))[0]
         return {
             "expected_error": expected / size,
             "confidence_ratio": observed / expected if expected > 0 else float("inf"),
-            "confidence_p": float(p),
+            "confidence_p": self.confidence_p(mask),
         }
+
+    def confidence_p(self, mask: np.ndarray) -> float:
+        """The exact one-sided p-value that the slice errs more often than its rows' own
+        (recalibrated) error probabilities say: the search's binomial bound, sharpened."""
+        recalibrated = self.recalibrated
+        assert recalibrated is not None
+        observed, expected = self.error[mask].sum(), recalibrated[mask]
+        bound = float(_sliceline.confidence_p_values(np.array([len(expected)]), np.array([observed]),
+                                                      np.array([expected.sum()]))[0])
+        if bound < 1e-15:
+            return bound  # decisive already; the exact tail is no more precise down there
+        return _sliceline.poisson_binomial_sf(int(observed), expected)
 
     @classmethod
     def of(cls, ctx: AuditContext) -> _Outcome:
