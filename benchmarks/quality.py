@@ -92,8 +92,14 @@ def _match(defect: str, f: Finding, truth: Mapping[str, Any]) -> bool:
     raise KeyError(defect)
 
 
-# nan_injection's codes, filled in from its module (see _nan_matchers).
-NAN_MATCHERS: dict[str, Callable[[Finding, Mapping[str, Any]], bool]] = {}
+# nan_injection: NaN in, NaN out is silent corruption naming the unguarded column(s); an
+# unseen category that raises IndexError is a crash naming the column; one poisoned
+# update that wrecks the online model is online poisoning.
+NAN_MATCHERS: dict[str, Callable[[Finding, Mapping[str, Any]], bool]] = {
+    "nan_in_nan_out": lambda f, truth: f.code == "silent_corruption" and _names_all(truth["features"])(f),
+    "unseen_category_crash": lambda f, truth: f.code == "crash_on_malformed_input" and _names_all(truth["features"])(f),
+    "poisoned_update": lambda f, truth: f.code == "online_poisoning",
+}
 
 
 def detected(defect: str, result: ProbeResult, truth: Mapping[str, Any]) -> bool:

@@ -198,6 +198,11 @@ def quality_tables(q: Mapping[str, Any]) -> str:
             lines.append(f"| `{p}` | {e['audits']} | {e['alarms']} | {_s(100 * e['rate'], 1) + '%' if e.get('rate') is not None else '-'} | {codes} | {e['errors']} | {e['skipped']} |")
         if c.get("error_reasons"):
             lines += ["", "Errors on clean controls: " + "; ".join(c["error_reasons"]) + "."]
+    partial = q.get("partial_runs") or []
+    if partial:
+        lines += ["", "Re-measured since: " + "; ".join(
+            f"{', '.join(r['defects'])} on {r['created_at']} (commit {r['git']}, {r['seeds']} seeds"
+            + (f", {r['clean_audits']} clean audits)" if r.get("clean_audits") else ")") for r in partial) + "."]
     descr = [f"- **{d['defect']}**: {d['description']}." for d in q.get("defects", [])]
     if descr:
         lines += ["", "What each defect is:", "", *descr]

@@ -145,8 +145,8 @@ def run_speed(
         "total": scaling_exponent(rows, [r["total_s"] for r in ok]),
         "total_cpu": scaling_exponent(rows, [r["audit_cpu_s"] for r in ok]),
         "predict": scaling_exponent(rows, [r["predict_s"] for r in ok]),
-        "probes": {p: scaling_exponent(rows, [r["probes"].get(p, {}).get("seconds") for r in ok]) for p in probes},
-        "probes_cpu": {p: scaling_exponent(rows, [r["probes"].get(p, {}).get("cpu_s") for r in ok]) for p in probes},
+        "probes": {p: scaling_exponent(rows, [_ran(r, p, "seconds") for r in ok]) for p in probes},
+        "probes_cpu": {p: scaling_exponent(rows, [_ran(r, p, "cpu_s") for r in ok]) for p in probes},
     }
     return {
         "created_at": _now(),
@@ -164,6 +164,12 @@ def run_speed(
     }
 
 
+def _ran(run: Mapping[str, Any], probe: str, key: str) -> float | None:
+    """A probe's timing in one run, or None where it did not run (skipped, error)."""
+    p = run["probes"].get(probe)
+    return p.get(key) if p and p["status"] in ("passed", "failed") else None
+
+
 # -- quality ---------------------------------------------------------------------------
 
 
@@ -177,10 +183,13 @@ def run_quality_section(
 
     def progress(trial: Any) -> None:
         done[0] += 1
-        what = "clean" if trial.defect is None else f"{trial.defect} {trial.effect}"
-        if done[0] % 10 == 0 or trial.defect is None and trial.detected:
-            _say(f"  {done[0]} trials; last: {what} seed {trial.seed}: "
-                 f"{'alarm ' + str(trial.alarms) if trial.defect is None else ('found' if trial.detected else 'missed')}")
+        alarm = trial.defect is None and trial.detected
+        if done[0] % 10 == 0 or alarm:
+            if trial.defect is None:
+                what = f"clean seed {trial.seed}: " + (f"false alarm {trial.alarms}" if alarm else "quiet")
+            else:
+                what = f"{trial.defect} {trial.effect} seed {trial.seed}: " + ("found" if trial.detected else "missed")
+            _say(f"  {done[0]} trials; last: {what}")
 
     _say(f"quality: {seeds} seeds per effect size, {clean} clean audits, {rows:,} rows each, {jobs} process(es) ...")
     out = run_quality(list(range(seeds)), rows, clean_seeds=list(range(1000, 1000 + clean)), jobs=jobs,
@@ -210,6 +219,31 @@ def write_results(path: Path, sections: Mapping[str, Any]) -> dict[str, Any]:
     return latest
 
 
+def merge_quality(previous: Mapping[str, Any] | None, fresh: dict[str, Any]) -> dict[str, Any]:
+    """A partial quality run (some defects) laid over the last full one: its defects replace
+    theirs, the rest stay; each defect keeps when and on which commit it was measured."""
+    if not previous or previous.get("smoke") or previous.get("rows") != fresh.get("rows"):
+        return fresh
+    stamp = {"created_at": fresh["created_at"], "git": fresh["machine"].get("git"), "seeds": fresh["seeds"]}
+    for d in fresh["defects"]:
+        d["measured_at"] = stamp
+    names = {d["defect"] for d in fresh["defects"]}
+    kept = [d for d in previous.get("defects", []) if d["defect"] not in names]
+    for d in kept:
+        d.setdefault("measured_at", {"created_at": previous.get("created_at"),
+                                  "git": (previous.get("machine") or {}).get("git"), "seeds": previous.get("seeds")})
+    merged = dict(fresh)
+    order = [d["defect"] for d in previous.get("defects", [])] + [n for n in names]
+    by_name = {d["defect"]: d for d in kept + fresh["defects"]}
+    merged["defects"] = [by_name[n] for n in dict.fromkeys(order) if n in by_name]
+    if not fresh["clean"]["audits"]:
+        merged["clean"] = previous.get("clean", fresh["clean"])
+        merged["clean_audits"] = previous.get("clean_audits", 0)
+    merged["partial_runs"] = [*previous.get("partial_runs", []), {**stamp, "defects": sorted(names),
+                                                                 "clean_audits": fresh["clean"]["audits"]}]
+    return merged
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
     what = parser.add_mutually_exclusive_group()
@@ -225,6 +259,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--clean", type=int, default=40, help="quality: clean control audits")
     parser.add_argument("--rows", type=int, default=2000, help="quality: audit rows per trial (as many training rows)")
     parser.add_argument("--jobs", type=int, default=1, help="quality: trials run in this many processes")
+    parser.add_argument("--defects", default=None,
+                        help="quality: only these defects (comma-separated); their rows replace the last run's, "
+                             "the other defects' stay (and the clean controls' too with --clean 0)")
     parser.add_argument("--out", type=Path, default=None, help="results file (default benchmarks/results/latest.json)")
     parser.add_argument("--no-readme", action="store_true", help="leave benchmarks/README.md as it is")
     args = parser.parse_args(argv)
@@ -236,9 +273,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sections: dict[str, Any] = {}
     if args.smoke:
         out = args.out or Path(tempfile.mkdtemp(prefix="auditkit-bench-")) / "smoke.json"
-        sections["speed"] = run_speed([1_000, 2_000], args.threads, adult=False, probe_targets=False)
-        # The harness end to end, not the targets: one defect and one clean control, tiny.
-        sections["quality"] = run_quality_section(1, 400, 1, 1, stated_only=True, defects=["leaking_feature"])
+        sections["speed"] = run_speed([500, 1_000], args.threads, adult=False, probe_targets=False)
+        # The harness end to end, not the targets: one defect at its stated sizes, tiny.
+        sections["quality"] = run_quality_section(1, 400, 0, 1, stated_only=True, defects=["leaking_feature"])
         sections["quality"]["smoke"] = True
         sections["speed"]["smoke"] = True
         latest = write_results(out, sections)
@@ -249,9 +286,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.quality:
         sections["speed"] = run_speed(sizes, args.threads, adult=not args.no_adult,
                                       probe_targets=not args.no_probe_targets, target_scale=args.target_scale)
-    if args.quality or args.all:
-        sections["quality"] = run_quality_section(args.seeds, args.rows, args.clean, args.jobs)
     out = args.out or LATEST
+    if args.quality or args.all:
+        defects = [d.strip() for d in args.defects.split(",") if d.strip()] if args.defects else None
+        fresh = run_quality_section(args.seeds, args.rows, args.clean, args.jobs, defects=defects)
+        sections["quality"] = merge_quality(_load(out).get("quality"), fresh) if defects else fresh
     latest = write_results(out, sections)
     if not args.no_readme:
         report.update_readme(README, latest)

@@ -28,19 +28,20 @@ def test_smoke_run_measures_every_size_and_leaves_the_checkout_alone(tmp_path: P
     results = json.loads(out.read_text())
 
     speed = results["speed"]
-    assert [r["rows"] for r in speed["runs"]] == [1_000, 2_000], speed["runs"]
+    assert [r["rows"] for r in speed["runs"]] == [500, 1_000], speed["runs"]
     for run in speed["runs"]:
         assert "error" not in run, run
         assert run["total_s"] > 0 and run["predict_s"] > 0 and run["overhead"] == pytest.approx(run["total_s"] / run["predict_s"])
         # Peak memory of the audit holds at least what was resident when it started.
         assert run["audit_peak_mb"] is None or run["audit_peak_mb"] >= run["rss_before_audit_mb"] - 1
         ran = {name for name, p in run["probes"].items() if p["status"] in ("passed", "failed")}
-        assert {"target_leakage", "slice_bias", "cost_weighted_errors"} <= ran, run["probes"]
+        assert ran == set(run["probes"]) and "target_leakage" in ran, run["probes"]
     assert isinstance(speed["scaling"]["total"], float)
     assert speed["machine"]["cores"] == os.cpu_count() and speed["machine"]["cpu"]
 
     quality = results["quality"]
-    assert quality["clean"]["audits"] == 1 and quality["defects"][0]["defect"] == "leaking_feature"
+    assert [d["defect"] for d in quality["defects"]] == ["leaking_feature"]
+    assert quality["defects"][0]["stated_trials"] == 2
     assert "## Speed" in proc.stdout and "## Detection quality" in proc.stdout
     # A smoke run writes where it is told and nowhere else.
     assert {p: p.read_bytes() if p.exists() else None for p in (readme, latest)} == before

@@ -27,11 +27,15 @@ from auditkit import Condition, Finding, ProbeResult
 ROOT = Path(__file__).resolve().parents[2]
 
 # Trials per defect (seeds) and clean audits: enough to hold the targets to
-# "every one", few enough for the suite (each audit takes a second or two).
+# "every one", few enough for the suite. A statistical defect gets two seeds;
+# a model that fails on malformed input fails whatever rows it is given, so one.
+# A clean audit runs every probe (nan_injection alone sends some 800 batches
+# through the model), so there are only a few; the full run has 40.
 ROWS = 2000
 SEEDS = (0, 1)
+DETERMINISTIC_PROBES = ("nan_injection",)
 CLEAN_ROWS = 1000
-CLEAN_SEEDS = tuple(range(100, 106))
+CLEAN_SEEDS = (100, 101, 102)
 
 
 def _load(name: str) -> ModuleType:
@@ -67,7 +71,8 @@ def _needs(probe: str) -> pytest.MarkDecorator:
 )
 def test_defect_found_at_its_smallest_stated_effect(defect) -> None:
     effect = _hardest(defect)
-    trials = [quality.defect_trial(defect, effect, seed, ROWS) for seed in SEEDS]
+    seeds = SEEDS[:1] if defect.probe in DETERMINISTIC_PROBES else SEEDS
+    trials = [quality.defect_trial(defect, effect, seed, ROWS) for seed in seeds]
     missed = [(t.seed, t.codes, t.errors) for t in trials if not t.detected]
     recall = 1 - len(missed) / len(trials)
     assert recall >= quality.RECALL_TARGET, (
