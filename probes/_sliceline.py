@@ -22,9 +22,13 @@ score bound cannot rule out.
 
 Every slice with enough support that the search evaluates gets a one-sided
 p-value that its error is higher than the rest's (the binomial tail at the
-overall error rate for 0/1 errors, a two-sample z-test for absolute errors);
-the smallest are kept so that the reported slices can be corrected by
-Benjamini-Hochberg over all of them.
+overall error rate for 0/1 errors, a two-sample z-test for absolute errors)
+and, when the model gave probabilities, one that it errs more than the model
+itself expects there; the smallest of each are kept so that the reported
+slices can be corrected by Benjamini-Hochberg over all of them. Besides the
+top-k by score, the search keeps the most significant slices every condition
+of which matters: on small data the score favours a broad slice over the
+small one inside it that actually fails.
 """
 
 from __future__ import annotations
@@ -43,7 +47,17 @@ from scipy import special, stats
 
 from auditkit import Condition
 
-__all__ = ["Column", "Found", "Search", "confidence_p_values", "encode", "p_values", "poisson_binomial_sf", "score", "search"]
+__all__ = [
+    "Column",
+    "Found",
+    "Search",
+    "confidence_p_values",
+    "encode",
+    "p_values",
+    "poisson_binomial_sf",
+    "score",
+    "search",
+]
 
 _SEARCHABLE = ("numeric", "categorical", "boolean")
 # Cut points per numeric column for moving a condition's cut after the search.

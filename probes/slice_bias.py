@@ -152,20 +152,24 @@ class SliceBias(Probe):
     the exact top slices by SliceLine's score (``error_weight`` 0.95 as in the
     paper: error first, size second) among those with at least ``min_support``
     of the rows (1%, and never fewer than 30: a smaller slice is rarely worth a
-    fix, and a larger floor prunes the search). Every slice it evaluates is
-    tested against the rest of the rows (exact binomial for classification
-    errors, a z-test for absolute errors) and corrected by Benjamini-Hochberg
-    over all of them. Each reported slice is then shrunk to a minimal reproducer:
-    a condition stays only if the rows it shuts out are significantly better off
-    (Bonferroni over the conditions searched), and a ``<`` / ``>=`` cut moves to
-    the value where the score peaks. The ``top_k`` most distinct slices are
-    reported; a slice is a finding when significant, as searched and as shrunk,
-    and its error is at least ``min_error_ratio`` times the overall error (1.5).
-    With labels only, a hard region (errors near the decision boundary) cannot
-    be told from a weak one. With probabilities it can: the slice must also err
-    ``min_error_ratio`` times more than the model's own probabilities expect
-    there (recalibrated to the overall error), so a sound model that knows where
-    it is unsure stays quiet. A search cut short by ``search_budget_s`` says so.
+    fix, and a larger floor prunes the search), and the most significant slices
+    every condition of which matters. Every slice it evaluates is tested against
+    the rest (a binomial tail for classification errors, a z-test for absolute
+    errors), corrected by Benjamini-Hochberg over all of them. The candidates are
+    then shrunk to minimal reproducers: a condition stays only if the rows it
+    shuts out are significantly better off (Fisher's test, Bonferroni over the
+    conditions searched); a ``<`` / ``>=`` cut moves to where the slice's excess
+    error is most significant; a broad slice whose excess sits in a narrower core
+    is replaced by the core; slices that share most rows are one problem. The
+    ``top_k`` best by score are reported; one is a finding when significant (as
+    searched and as shrunk) and its error at least ``min_error_ratio`` times the
+    overall error (1.5). With labels only, a hard region (errors near the decision
+    boundary) cannot be told from a weak one. With probabilities it can: the slice
+    must also err ``min_error_ratio`` times more than the model's own
+    probabilities expect there (recalibrated to the overall error), tested on
+    every slice searched and corrected the same way, so a sound model that knows
+    where it is unsure stays quiet. A search cut short by ``search_budget_s``
+    says so.
     """
 
     name: ClassVar[str] = "slice_bias"
@@ -551,8 +555,12 @@ class SliceBias(Probe):
             kept = [k for k, r in zip(kept, relations) if r != "replaces"]
             kept.append((f, raw, pieces, mask))
         mean = error.mean()
-        weight = self.error_weight
-        return sorted(kept, key=lambda k: -float(_sliceline.score(k[3].sum(), error[k[3]].sum(), n=n, mean=mean, error_weight=weight)))
+
+        def by_score(k: tuple[_sliceline.Found, np.ndarray, list[_shrink.Piece], np.ndarray]) -> float:
+            mask = k[3]
+            return -float(_sliceline.score(mask.sum(), error[mask].sum(), n=n, mean=mean, error_weight=self.error_weight))
+
+        return sorted(kept, key=by_score)
 
 
 @dataclass(frozen=True)

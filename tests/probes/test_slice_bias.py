@@ -487,14 +487,11 @@ def test_the_search_returns_the_exact_top_k_of_brute_force_enumeration():
 def test_benjamini_hochberg_over_the_kept_p_values_matches_scipy_and_stays_conservative():
     rng = np.random.default_rng(9)
     p = np.concatenate([rng.uniform(size=900), rng.uniform(0, 1e-4, size=100)])
-    everything = _sliceline.Search(
-        top=(), most_significant=(), tested=len(p), tables=0, complete=True, mean_error=0.1, min_rows=30, smallest_p=np.sort(p)
-    )
+    common = dict(top=(), most_significant=(), tested=len(p), tables=0, complete=True, mean_error=0.1, min_rows=30)
+    everything = _sliceline.Search(**common, smallest_p=np.sort(p))
     exact = stats.false_discovery_control(p)
     assert np.allclose([everything.adjust(x) for x in p], exact)
-    kept = _sliceline.Search(
-        top=(), most_significant=(), tested=len(p), tables=0, complete=True, mean_error=0.1, min_rows=30, smallest_p=np.sort(p)[:150]
-    )
+    kept = _sliceline.Search(**common, smallest_p=np.sort(p)[:150])
     bounded = np.array([kept.adjust(x) for x in p])
     assert np.all(bounded >= exact - 1e-12)
     small = np.argsort(p)[:140]
@@ -512,3 +509,21 @@ def test_the_scorecard_is_json_ready(adult_model, adult_test):
     for entry in result.metrics["slices"]:
         for cond in entry["slice"]:
             assert cond["op"] in ("==", "<", ">=", "between", "is_null")
+
+
+def test_the_exact_tail_of_a_sum_of_unequal_bernoullis_matches_dynamic_programming():
+    rng = np.random.default_rng(12)
+    p = rng.uniform(0, 0.6, 300)
+    pmf = np.zeros(len(p) + 1)
+    pmf[0] = 1.0
+    for q in p:  # the distribution of the count, one row at a time
+        pmf[1:] = pmf[1:] * (1 - q) + pmf[:-1] * q
+        pmf[0] *= 1 - q
+    for k in (60, 90, 120, 140):
+        assert _sliceline.poisson_binomial_sf(k, p) == pytest.approx(pmf[k:].sum(), rel=1e-9)
+    # equal probabilities: the binomial
+    assert _sliceline.poisson_binomial_sf(4, np.full(40, 0.05)) == pytest.approx(stats.binom.sf(3, 40, 0.05), rel=1e-12)
+    # the binomial at the mean rate is never below it: the search's bound is conservative
+    for k in (100, 120, 140):
+        bound = _sliceline.confidence_p_values(np.array([300]), np.array([k]), np.array([p.sum()]))[0]
+        assert bound >= pmf[k:].sum()
