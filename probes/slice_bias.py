@@ -558,7 +558,8 @@ class SliceBias(Probe):
 
         def by_score(k: tuple[_sliceline.Found, np.ndarray, list[_shrink.Piece], np.ndarray]) -> float:
             mask = k[3]
-            return -float(_sliceline.score(mask.sum(), error[mask].sum(), n=n, mean=mean, error_weight=self.error_weight))
+            value = _sliceline.score(mask.sum(), error[mask].sum(), n=n, mean=mean, error_weight=self.error_weight)
+            return -float(value)
 
         return sorted(kept, key=by_score)
 
