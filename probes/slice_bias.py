@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from itertools import zip_longest
 from typing import Any, ClassVar, Literal
@@ -371,7 +370,6 @@ class SliceBias(Probe):
     # -- discovered slices --------------------------------------------------------------
 
     def _slices(self, ctx: AuditContext, outcome: _Outcome, metrics: dict[str, Any], findings: list[Finding]) -> None:
-        start = time.perf_counter()
         data = ctx.data
         n = data.n_rows
         min_rows = max(_MIN_SLICE_ROWS, int(np.ceil(self.min_support * n)))
@@ -493,7 +491,7 @@ class SliceBias(Probe):
             "tables_counted": found.tables,
             "complete": found.complete,
             "overall_error": overall,
-            "seconds": time.perf_counter() - start,
+            # No timing here: metrics must be the same on every run (durations live in duration_s).
         }
 
     def _distinct_slices(
