@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,21 @@ def _load_datasets_module():
 
 
 datasets = _load_datasets_module()
+
+
+def _load_synthetic_module():
+    # Test modules import these generators as ``auditkit_test_synthetic``: a name
+    # of its own, because pytester's inner runs replace sys.modules["conftest"].
+    path = ROOT / "tests" / "synthetic.py"
+    spec = importlib.util.spec_from_file_location("auditkit_test_synthetic", path)
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    sys.modules["auditkit_test_synthetic"] = module
+    return module
+
+
+make_clean_binary = _load_synthetic_module().make_clean_binary
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -72,18 +88,6 @@ def german_frame() -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def student_frame() -> pd.DataFrame:
     return datasets.student("mat")
-
-
-def make_clean_binary(n: int = 2000, seed: int = 0) -> pd.DataFrame:
-    """A healthy classification problem: honest signal, mixed kinds, no defect planted."""
-    rng = np.random.default_rng(seed)
-    x1 = rng.normal(size=n)
-    x2 = rng.normal(size=n)
-    color = rng.choice(["red", "green", "blue"], size=n)
-    group = rng.choice(["a", "b"], size=n)
-    logit = 0.8 * x1 - 0.6 * x2 + np.where(color == "red", 0.5, 0.0)
-    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
-    return pd.DataFrame({"x1": x1, "x2": x2, "color": color, "group": group, "y": y})
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from sklearn.preprocessing import OneHotEncoder
 
 import auditkit
 from auditkit import ProbeConfigError, Severity
-from conftest import make_clean_binary
+from auditkit_test_synthetic import make_clean_binary
 from probes._injection_grid import FRAME_FAULT_LABELS, INJECTION_LABELS, RATES
 from probes.nan_injection import (
     BATCH_MESSAGE,

@@ -17,7 +17,7 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
 import auditkit
 from auditkit import Condition, ProbeConfigError, Severity
-from conftest import make_clean_binary
+from auditkit_test_synthetic import make_clean_binary
 from probes import _sliceline
 from probes.slice_bias import (
     DISPARITY_MESSAGE,

@@ -16,7 +16,7 @@ from pandas.api import types as ptypes
 import auditkit
 from auditkit import strategies
 from auditkit.strategies import FAULTS, ColumnSchema, cells, fault_values, frames, infer_schema, rows, to_frame, to_source
-from conftest import make_clean_binary
+from auditkit_test_synthetic import make_clean_binary
 
 FIND = settings(database=None, deadline=None, max_examples=2000)
 
