@@ -35,6 +35,7 @@ __all__ = [
     "clean_trial",
     "defect_trial",
     "detected",
+    "installed_probes",
     "run_quality",
     "summarize",
 ]
@@ -154,7 +155,7 @@ def clean_trial(seed: int, rows: int, probes: Sequence[str] | None = None) -> Tr
     """Audit a clean control with every built-in probe (or ``probes``); any serious finding is an alarm."""
     start = time.perf_counter()
     scenario = synthetic.clean_control(rows, seed)
-    card = auditkit.audit(scenario.model, scenario.data, probes=list(probes or _installed()), seed=seed, progress=False)
+    card = auditkit.audit(scenario.model, scenario.data, probes=list(probes or installed_probes()), seed=seed, progress=False)
     alarms = {r.name: [f.code for f in _serious(r)] for r in card.probes if _serious(r)}
     return Trial(
         defect=None,
@@ -171,7 +172,7 @@ def clean_trial(seed: int, rows: int, probes: Sequence[str] | None = None) -> Tr
     )
 
 
-def _installed() -> list[str]:
+def installed_probes() -> list[str]:
     """The built-in probes that load (one still being written is left out, not an error)."""
     out = []
     for name in BUILTIN_PROBES:
@@ -211,7 +212,7 @@ def plan(
     clean_seeds: Sequence[int] | None = None,
 ) -> list[tuple[str | None, Any, int, int]]:
     """Every trial to run: each defect at each effect size and seed, then the clean controls."""
-    installed = set(_installed())
+    installed = set(installed_probes())
     chosen = [d for d in DEFECTS if (defects is None or d.name in set(defects)) and d.probe in installed]
     tasks: list[tuple[str | None, Any, int, int]] = []
     for d in chosen:

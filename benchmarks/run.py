@@ -221,26 +221,27 @@ def write_results(path: Path, sections: Mapping[str, Any]) -> dict[str, Any]:
 
 def merge_quality(previous: Mapping[str, Any] | None, fresh: dict[str, Any]) -> dict[str, Any]:
     """A partial quality run (some defects) laid over the last full one: its defects replace
-    theirs, the rest stay; each defect keeps when and on which commit it was measured."""
+    theirs, the rest stay, and the section keeps the full run's header with the partial runs
+    listed after it; each defect says when and on which commit it was measured."""
+    from benchmarks.synthetic import DEFECTS
+
     if not previous or previous.get("smoke") or previous.get("rows") != fresh.get("rows"):
         return fresh
     stamp = {"created_at": fresh["created_at"], "git": fresh["machine"].get("git"), "seeds": fresh["seeds"]}
+    first = {"created_at": previous.get("created_at"), "git": (previous.get("machine") or {}).get("git"),
+             "seeds": previous.get("seeds")}
+    by_name = {}
+    for d in previous.get("defects", []):
+        by_name[d["defect"]] = {"measured_at": first, **d}
     for d in fresh["defects"]:
-        d["measured_at"] = stamp
-    names = {d["defect"] for d in fresh["defects"]}
-    kept = [d for d in previous.get("defects", []) if d["defect"] not in names]
-    for d in kept:
-        d.setdefault("measured_at", {"created_at": previous.get("created_at"),
-                                  "git": (previous.get("machine") or {}).get("git"), "seeds": previous.get("seeds")})
-    merged = dict(fresh)
-    order = [d["defect"] for d in previous.get("defects", [])] + [n for n in names]
-    by_name = {d["defect"]: d for d in kept + fresh["defects"]}
-    merged["defects"] = [by_name[n] for n in dict.fromkeys(order) if n in by_name]
-    if not fresh["clean"]["audits"]:
-        merged["clean"] = previous.get("clean", fresh["clean"])
-        merged["clean_audits"] = previous.get("clean_audits", 0)
-    merged["partial_runs"] = [*previous.get("partial_runs", []), {**stamp, "defects": sorted(names),
-                                                                 "clean_audits": fresh["clean"]["audits"]}]
+        by_name[d["defect"]] = {**d, "measured_at": stamp}
+    order = [d.name for d in DEFECTS] + sorted(set(by_name) - {d.name for d in DEFECTS})
+    merged = dict(previous)
+    merged["defects"] = [by_name[n] for n in order if n in by_name]
+    if fresh["clean"]["audits"]:
+        merged["clean"], merged["clean_audits"] = fresh["clean"], fresh["clean_audits"]
+    merged["partial_runs"] = [*previous.get("partial_runs", []), {
+        **stamp, "defects": sorted(d["defect"] for d in fresh["defects"]), "clean_audits": fresh["clean"]["audits"]}]
     return merged
 
 

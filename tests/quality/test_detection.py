@@ -53,7 +53,7 @@ def _load(name: str) -> ModuleType:
 
 synthetic = _load("synthetic")
 quality = _load("quality")
-INSTALLED = set(quality._installed())
+INSTALLED = set(quality.installed_probes())
 
 
 def _hardest(defect) -> object:
