@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 
 import auditkit
-from auditkit import Finding, ProbeResult, Scorecard, Severity
+from auditkit import Finding, ProbeResult, Severity
+from auditkit._results import jsonable
 
 from benchmarks import synthetic
 from benchmarks.synthetic import DEFECTS, Defect
@@ -126,7 +127,7 @@ class Trial:
 
 
 def _summary_truth(truth: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: auditkit._results.jsonable(v) for k, v in truth.items()}
+    return {k: jsonable(v) for k, v in truth.items()}
 
 
 def defect_trial(defect: Defect | str, effect: Any, seed: int, rows: int) -> Trial:
@@ -293,6 +294,7 @@ def summarize(trials: Sequence[Trial]) -> dict[str, Any]:
                 "recall": hits / len(group),
                 "recall_ci": _ci(hits, len(group)),
                 "errors": sum(bool(t.errors) for t in group),
+                "missed_seeds": [t.seed for t in group if not t.detected],
                 "codes": dict(Counter(c for t in group for c in t.codes)),
                 "measured": _mean_truth(group),
                 "seconds_per_trial": float(np.mean([t.seconds for t in group])),
@@ -337,6 +339,7 @@ def summarize(trials: Sequence[Trial]) -> dict[str, Any]:
             "target_met": (alarms / len(clean) <= FALSE_ALARM_TARGET) if clean else None,
             "by_probe": by_probe,
             "error_reasons": sorted({f"{p}: {r}" for t in clean for p, r in t.errors.items()})[:5],
+            "alarm_seeds": {str(t.seed): t.alarms for t in clean if t.detected},
             "seconds_per_audit": float(np.mean([t.seconds for t in clean])) if clean else None,
         },
     }

@@ -260,7 +260,6 @@ def run_config(config: Mapping[str, Any]) -> dict[str, Any]:
                 "sampled_peak_mb": sampler.peaks.get(r.name, 0) / MB or None,
                 "findings": {s: sum(f.severity.value == s for f in r.findings) for s in
                              ("critical", "high", "medium", "low", "info") if any(f.severity.value == s for f in r.findings)},
-                "detail": _probe_detail(r),
             }
             for r in card.probes
         },
@@ -271,17 +270,6 @@ def _timed(fn: Any, X: Any) -> float:
     start = time.perf_counter()
     fn(X)
     return time.perf_counter() - start
-
-
-def _probe_detail(result: Any) -> dict[str, Any]:
-    """The timings a probe reports about its own parts (slice search seconds, say)."""
-    m = result.metrics or {}
-    out: dict[str, Any] = {}
-    search = m.get("slice_search")
-    if isinstance(search, Mapping) and "seconds" in search:
-        out["slice_search_s"] = search["seconds"]
-        out["slice_search_complete"] = search.get("complete")
-    return out
 
 
 def measure(config: Mapping[str, Any], *, timeout_s: float = 3600.0) -> dict[str, Any]:

@@ -35,7 +35,7 @@ ROWS = 2000
 SEEDS = (0, 1)
 DETERMINISTIC_PROBES = ("nan_injection",)
 CLEAN_ROWS = 1000
-CLEAN_SEEDS = (100, 101, 102)
+CLEAN_SEEDS = (100, 101)  # one gradient boosting model, one logistic
 
 
 def _load(name: str) -> ModuleType:
