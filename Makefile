@@ -38,5 +38,8 @@ test: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
+bench-quality: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.run --quality $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) demo-out build dist *.egg-info
