@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -309,7 +309,3 @@ class Scorecard:
             policy=d["policy"],
             probes=tuple(ProbeResult.from_dict(p) for p in d["probes"]),
         )
-
-
-def _as_tuple(items: Sequence[Any] | None) -> tuple[Any, ...]:
-    return tuple(items or ())
