@@ -333,6 +333,20 @@ class AuditData:
             "sha256": self.sha256,
         }
 
+    def numeric_values(self, name: str, role: str = "column") -> np.ndarray:
+        """Column ``name`` as floats, refusing text and gaps: a missing score or
+        cost is not zero. ``role`` names the column in the error ("score column")."""
+        if name not in self._frame.columns:
+            raise DataError(f"{role} {name!r} is not in the audit data")
+        series = self._frame[name]
+        if not ptypes.is_numeric_dtype(series.dtype) or ptypes.is_bool_dtype(series.dtype):
+            raise DataError(f"{role} {name!r} must be numeric; it has dtype {series.dtype}")
+        values = series.to_numpy(dtype=float)
+        bad = int((~np.isfinite(values)).sum())
+        if bad:
+            raise DataError(f"{role} {name!r} has {bad} missing or infinite value(s)")
+        return values
+
     def columns_of_kind(self, *kinds: str) -> tuple[str, ...]:
         return tuple(c for c in self.features if self.kinds[c] in kinds)
 

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pandas.api import types as ptypes
 
 from auditkit import DataError, ProbeConfigError, ProbeSkipped
 
@@ -265,16 +264,7 @@ def align_matrix(frame: pd.DataFrame, classes: np.ndarray, what: str) -> tuple[n
 
 def column_values(data: AuditData, name: str) -> np.ndarray:
     """A per-row cost column as floats, refusing gaps: a missing cost is not zero."""
-    if name not in data.frame.columns:
-        raise DataError(f"cost column {name!r} is not in the audit data")
-    series = data.frame[name]
-    if not ptypes.is_numeric_dtype(series.dtype) or ptypes.is_bool_dtype(series.dtype):
-        raise DataError(f"cost column {name!r} must be numeric; it has dtype {series.dtype}")
-    values = series.to_numpy(dtype=float)
-    bad = int((~np.isfinite(values)).sum())
-    if bad:
-        raise DataError(f"cost column {name!r} has {bad} missing or infinite value(s)")
-    return values
+    return data.numeric_values(name, "cost column")
 
 
 def _setting_names(task: str) -> str:

@@ -166,18 +166,18 @@ class StoredPredictions(Model):
         classes = None if task == "regression" else np.asarray(data.classes)
         labels = scores = proba = None
         if score is not None:
-            scores = _numeric(data.frame[score], score)
+            scores = data.numeric_values(score, "score column")
             if task == "binary":
                 _check_unit_interval(scores, score)
                 proba = np.column_stack([1.0 - scores, scores])
         if prediction is not None:
             raw = data.frame[prediction]
             if task == "regression":
-                labels = _numeric(raw, prediction)
+                labels = data.numeric_values(prediction, "prediction column")
             elif pd.Series(raw).isin(classes).all():
                 labels = raw.to_numpy()
             elif task == "binary" and ptypes.is_numeric_dtype(raw.dtype):
-                values = _numeric(raw, prediction)
+                values = data.numeric_values(prediction, "prediction column")
                 _check_unit_interval(values, prediction)
                 if scores is None:
                     scores = values
@@ -221,16 +221,6 @@ class StoredPredictions(Model):
         out = super().describe()
         out.update({"prediction_column": self.prediction, "score_column": self.score})
         return out
-
-
-def _numeric(series: pd.Series, name: str) -> np.ndarray:
-    if not ptypes.is_numeric_dtype(series.dtype):
-        raise DataError(f"column {name!r} must be numeric; it has dtype {series.dtype}")
-    values = series.to_numpy(dtype=float)
-    bad = int((~np.isfinite(values)).sum())
-    if bad:
-        raise DataError(f"column {name!r} has {bad} missing or infinite value(s)")
-    return values
 
 
 def _check_unit_interval(values: np.ndarray, name: str) -> None:
