@@ -23,6 +23,9 @@ __all__ = ["GroupCost", "fold_ids", "group_costs", "paired_intervals", "sensitiv
 _MAX_LEVELS_AS_GROUPS = 10
 # Each bootstrap batch resamples at most this many cells, to bound memory.
 _BOOTSTRAP_CELLS = 4_000_000
+# Up to this many distinct rows of cost differences, resamples are drawn as
+# multinomial counts of the distinct rows rather than as rows.
+_MULTINOMIAL_DISTINCT = 2_000
 
 
 def fold_ids(n: int, folds: int, rng: np.random.Generator, strata: np.ndarray | None = None) -> np.ndarray:
@@ -59,6 +62,27 @@ def paired_intervals(
         se = diffs.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.full(m, np.inf)
         z = scipy.stats.norm.ppf(0.5 + levels_arr / 2)
         return mean - z * se, mean + z * se, "normal"
+    dist = _mean_resamples(diffs, n_resamples, rng)
+    tails = (1 - levels_arr) / 2
+    low = np.array([np.quantile(dist[j], tails[j]) for j in range(m)])
+    high = np.array([np.quantile(dist[j], 1 - tails[j]) for j in range(m)])
+    return low, high, "bootstrap"
+
+
+def _mean_resamples(diffs: np.ndarray, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """The bootstrap distribution of each column's mean (columns x resamples).
+
+    A resample's mean depends only on how often it drew each distinct row.
+    With fixed costs a row's cost differences take a handful of values, so
+    the draw counts of those come from one multinomial per resample, which is
+    exactly the distribution of resampling the rows themselves and costs
+    nothing per row. Many distinct rows (per-row costs) resample the rows.
+    """
+    n, m = diffs.shape
+    distinct, counts = np.unique(diffs, axis=0, return_counts=True)
+    if len(distinct) <= _MULTINOMIAL_DISTINCT:
+        draws = rng.multinomial(n, counts / n, size=n_resamples)
+        return (draws @ distinct / n).T
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # identical rows (no difference anywhere) are fine here
         res = scipy.stats.bootstrap(
@@ -71,11 +95,7 @@ def paired_intervals(
             method="percentile",
             rng=rng,
         )
-    dist = np.asarray(res.bootstrap_distribution).reshape(m, -1)
-    tails = (1 - levels_arr) / 2
-    low = np.array([np.quantile(dist[j], tails[j]) for j in range(m)])
-    high = np.array([np.quantile(dist[j], 1 - tails[j]) for j in range(m)])
-    return low, high, "bootstrap"
+    return np.asarray(res.bootstrap_distribution).reshape(m, -1)
 
 
 def sensitive_groups(frame: pd.DataFrame, column: str) -> list[tuple[str, tuple[Condition, ...], np.ndarray]]:

@@ -35,8 +35,12 @@ class BatchResult:
         }
 
 
-def check_batches(caller: ModelCaller, rows: pd.DataFrame, reference: Reference, small: int, tolerance: float) -> BatchResult | None:
-    """Compare the answers of each way of batching with the one-batch answer.
+def check_batches(
+    caller: ModelCaller, rows: pd.DataFrame, reference: Reference, small: int, single: int, tolerance: float,
+) -> BatchResult | None:
+    """Compare the answers of each way of batching with the one-batch answer:
+    the first ``single`` rows one at a time, and all of them in batches of
+    ``small``.
 
     None when even the one batch fails or the model hung: nothing to compare.
     """
@@ -45,12 +49,12 @@ def check_batches(caller: ModelCaller, rows: pd.DataFrame, reference: Reference,
         whole = caller.predictions(rows)
         if whole.error is not None or whole.timed_out:
             return None
+        ones = min(single, n)
         parts: dict[str, list[pd.DataFrame]] = {
-            "one at a time": [rows.iloc[[i]] for i in range(n)],
+            "one at a time": [rows.iloc[[i]] for i in range(ones)],
             f"in batches of {small}": [rows.iloc[i : i + small] for i in range(0, n, small)],
         }
         worst = BatchResult(n, small, max_diff=0.0)
-        base = Reference(whole.value, reference.task, reference.classes, reference.scale)
         for how, batches in parts.items():
             answers = []
             for batch in batches:
@@ -61,9 +65,9 @@ def check_batches(caller: ModelCaller, rows: pd.DataFrame, reference: Reference,
                     return BatchResult(n, small, failed_how=how, error=error, error_text=text)
                 answers.append(answer.value)
             joined = _concat(answers)
-            diff, flips = row_shift(joined, base.predictions, reference.task, reference.scale)
+            diff, flips = row_shift(joined, whole.value.take(np.arange(len(joined))), reference.task, reference.scale)
             moved = diff > tolerance
-            max_diff = float(np.max(diff)) if n else 0.0
+            max_diff = float(np.max(diff)) if len(diff) else 0.0
             if max_diff > (worst.max_diff or 0.0) or int(flips.sum()) > worst.flipped:
                 worst = BatchResult(n, small, max_diff=max(max_diff, worst.max_diff or 0.0),
                                     flipped=max(int(flips.sum()), worst.flipped),

@@ -94,33 +94,14 @@ class ModelCaller:
         return Answer(value=box.get("value"), error=box.get("error"), seconds=time.perf_counter() - start)
 
     def predictions(self, X: pd.DataFrame) -> Answer:
-        """The model's outputs on ``X`` in one pass.
-
-        A classifier with probabilities is asked for them alone and its labels
-        are read from them (the most probable class): ``Model.predictions``
-        would call ``predict`` and ``predict_proba``, two passes where one
-        tells whether the output is valid and how far it moved.
-        """
-        model = self.model
-        caps = model.capabilities
-        if caps.probabilities and caps.task != "regression" and model.classes is not None:
-            classes = np.asarray(model.classes)
-            return self.call(lambda: _from_proba(model.predict_proba(X), classes))
-        return self.call(lambda: model.predictions(X))
+        """The model's outputs on ``X`` in one pass (``Model.outputs``): a
+        classifier is asked for its probabilities alone, which tell whether
+        the output is valid and how far it moved."""
+        return self.call(lambda: self.model.outputs(X))
 
     def close(self) -> None:
         if self._thread is not None and not self.hung:
             self._jobs.put(None)
-
-
-def _from_proba(proba: Any, classes: np.ndarray) -> Predictions:
-    p = np.asarray(proba, dtype=float)
-    if p.ndim == 2 and p.shape[1] == len(classes):
-        labels = classes[np.argmax(np.nan_to_num(p, nan=-np.inf), axis=1)]
-    else:  # a wrong shape: the judge says so; the labels only need the right length
-        labels = np.full(len(p) if p.ndim else 0, None, dtype=object)
-    scores = p[:, 1] if p.ndim == 2 and p.shape[1] == 2 == len(classes) else None
-    return Predictions(labels=labels, proba=p, scores=scores, classes=classes)
 
 
 @dataclass(frozen=True)

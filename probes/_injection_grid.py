@@ -4,7 +4,7 @@ and the frame-level faults, each pushed through the model as one batch."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -53,6 +53,9 @@ FRAME_FAULT_LABELS: dict[str, str] = {
 RATE_LABELS: dict[str, str] = {"one_cell": "one cell", "fraction": "{n} rows", "whole_column": "the whole column ({n} rows)"}
 
 EXTRA_COLUMN = "__auditkit_extra__"
+
+# A failed stacked call of at most this many injected frames is retried frame by frame.
+_SPLIT_ALONE = 16
 
 
 @dataclass(frozen=True)
@@ -110,70 +113,109 @@ def run_cells(
     schema: Sequence[ColumnSchema],
     reference: Reference,
     rows_for: dict[Rate, np.ndarray],
+    stack_rows: int,
 ) -> list[CellResult]:
-    """Every injection at every rate. Injections that leave the same column
-    behind (None and NaN in a float column) share one query, and the rates of
-    one injection go through the model stacked in one batch: a call costs
-    mostly its fixed overhead at these sizes, so three rates cost about one.
-    A stacked call that fails is repeated rate by rate, so each rate gets the
-    outcome it alone causes."""
+    """Every injection at every rate.
+
+    A call costs mostly its fixed overhead at these sizes (a pipeline's checks
+    and encoders), so injected frames go through the model stacked, up to
+    ``stack_rows`` rows a call: every frame whose columns keep the sample's
+    dtypes (NaN into a float column, an unseen category into a text one) in
+    common stacks across columns, the others with the frames of their own
+    column that share their dtypes, since stacking frames of different dtypes
+    would change what the model sees. Injections that leave the same column
+    behind (None and NaN in a float column) share one frame. A stacked call
+    that fails is split in halves until each frame gets the outcome it alone
+    causes.
+    """
     by_name = {c.name: c for c in schema}
     n = len(sample)
     all_rows = np.arange(n)
-    seen: dict[tuple[Any, ...], Verdict] = {}
-    results = []
-    for inj in injections(schema):
-        column = by_name[inj.column]
-        original = sample[inj.column].astype(object).to_numpy()
-        pending: list[tuple[tuple[Any, ...], pd.DataFrame, np.ndarray]] = []
-        keys = []
-        for rate in RATES:
-            touched_idx = rows_for[rate]
-            values = original.copy()
-            values[touched_idx] = [inj.value] * len(touched_idx)  # a list, so tuples and bytes stay whole
-            injected = column.series(values, index=sample.index)
-            key = (inj.column, rate, str(injected.dtype), _cell_key(injected.iloc[touched_idx[0]]))
-            keys.append((rate, key, touched_idx))
-            if key not in seen and all(key != k for k, _, _ in pending):
-                pending.append((key, sample.assign(**{inj.column: injected}), touched_idx))
-        seen.update(_query_stacked(caller, pending, reference, all_rows))
-        for rate, key, touched_idx in keys:
-            results.append(CellResult(inj, rate, len(touched_idx), seen[key], int(touched_idx[0])))
-    return results
+    signature = tuple(sample.dtypes)
+    verdicts: dict[tuple[Any, ...], Verdict] = {}
+    open_stacks: dict[tuple[Any, ...], list[_Frame]] = {}
+    planned: set[tuple[Any, ...]] = set()
+    plan: list[tuple[Injection, Rate, tuple[Any, ...], np.ndarray]] = []
+
+    def flush(sig: tuple[Any, ...]) -> None:
+        # Models answer an injection alike in every column (a validating model
+        # rejects NaN anywhere), so frames ordered by injection keep failures
+        # together, where halving finds them in few calls.
+        stack = sorted(open_stacks.pop(sig, []), key=lambda f: f.order)
+        verdicts.update(_judge_stack(caller, stack, reference, all_rows))
+
+    for column in schema:
+        for inj in injections([column]):
+            original = sample[inj.column].astype(object).to_numpy()
+            for rate in RATES:
+                touched_idx = rows_for[rate]
+                values = original.copy()
+                values[touched_idx] = [inj.value] * len(touched_idx)  # a list, so tuples and bytes stay whole
+                injected = by_name[inj.column].series(values, index=sample.index)
+                key = (inj.column, rate, str(injected.dtype), _cell_key(injected.iloc[touched_idx[0]]))
+                plan.append((inj, rate, key, touched_idx))
+                if key in planned:
+                    continue
+                planned.add(key)
+                frame = sample.assign(**{inj.column: injected})
+                sig = tuple(frame.dtypes)
+                stack = open_stacks.setdefault(sig, [])
+                stack.append(_Frame(key, frame, touched_idx, (inj.name, RATES.index(rate), len(plan))))
+                if (len(stack) + 1) * n > stack_rows:
+                    flush(sig)
+        # Frames of other dtypes than the sample's can only come from this column.
+        for sig in [s for s in open_stacks if s != signature]:
+            flush(sig)
+    flush(signature)
+    return [CellResult(inj, rate, len(idx), verdicts[key], int(idx[0])) for inj, rate, key, idx in plan]
 
 
-def _query_stacked(
-    caller: ModelCaller,
-    pending: list[tuple[tuple[Any, ...], pd.DataFrame, np.ndarray]],
-    reference: Reference,
-    all_rows: np.ndarray,
+@dataclass(frozen=True)
+class _Frame:
+    key: tuple[Any, ...]
+    frame: pd.DataFrame
+    touched: np.ndarray
+    order: tuple[str, int, int]
+
+
+def _judge_stack(
+    caller: ModelCaller, stack: list[_Frame], reference: Reference, all_rows: np.ndarray,
 ) -> dict[tuple[Any, ...], Verdict]:
-    """Judge several injected frames of one column with as few calls as honest."""
-    if not pending:
+    """Judge injected frames of the same dtypes with as few calls as honest."""
+    if not stack:
         return {}
-    dtypes = {str(frame[key[0]].dtype) for key, frame, _ in pending}
-    if len(pending) == 1 or len(dtypes) > 1:
-        # Stacking frames of different dtypes would change what the model sees.
-        return {key: _query(caller, frame, reference, all_rows, idx) for key, frame, idx in pending}
+    if len(stack) == 1:
+        return {stack[0].key: _query(caller, stack[0].frame, reference, all_rows, stack[0].touched)}
     n = len(all_rows)
-    stacked = pd.concat([frame for _, frame, _ in pending], ignore_index=True)
+    stacked = pd.concat([f.frame for f in stack], ignore_index=True)
     try:
         answer = caller.predictions(stacked)
     except ModelHung:
-        return {key: NOT_RUN for key, _, _ in pending}
+        return {f.key: NOT_RUN for f in stack}
     if answer.timed_out:
-        # The caller is now hung and takes no further queries: the batch that
-        # hung holds every pending rate, so each is reported as that hang.
-        return {key: judge(answer, rows=len(all_rows)) for key, _, _ in pending}
+        # The caller is now hung and takes no further queries, so which frame
+        # hung cannot be told apart: each is reported as that hang, and says so.
+        columns = list(dict.fromkeys(f.key[0] for f in stack))
+        hung = judge(answer, rows=n)
+        text = (f"no answer within the per-call budget for one batch stacking {len(stack)} injected batches "
+                f"(columns {', '.join(map(repr, columns[:6]))}{' and more' if len(columns) > 6 else ''}); "
+                "which of them hung is not known")
+        return {f.key: replace(hung, error_text=text) for f in stack}
     value = answer.value
     if answer.error is not None or not isinstance(value, Predictions) or len(value) != len(stacked):
-        return {key: _query(caller, frame, reference, all_rows, idx) for key, frame, idx in pending}
+        # Halving finds a few failing frames among many in few calls; a small
+        # stack that failed likely fails throughout, so its frames go alone.
+        parts = [[f] for f in stack] if len(stack) <= _SPLIT_ALONE else [stack[: len(stack) // 2], stack[len(stack) // 2 :]]
+        out: dict[tuple[Any, ...], Verdict] = {}
+        for part in parts:
+            out.update(_judge_stack(caller, part, reference, all_rows))
+        return out
     out = {}
-    for i, (key, _, idx) in enumerate(pending):
-        part = Answer(value=value.take(np.arange(i * n, (i + 1) * n)), seconds=answer.seconds / len(pending))
+    for i, f in enumerate(stack):
+        part = Answer(value=value.take(np.arange(i * n, (i + 1) * n)), seconds=answer.seconds / len(stack))
         mask = np.zeros(n, dtype=bool)
-        mask[idx] = True
-        out[key] = judge(part, rows=n, reference=reference, base_rows=all_rows, touched=mask)
+        mask[f.touched] = True
+        out[f.key] = judge(part, rows=n, reference=reference, base_rows=all_rows, touched=mask)
     return out
 
 

@@ -12,6 +12,9 @@ from probes._leakage_power import NO_POWER, Power, auc_with_se, r2_with_se
 
 __all__ = ["Dominance", "dominance", "model_power"]
 
+# Rows per stacked model call when shuffling features (bounds its memory).
+_STACKED_ROWS = 200_000
+
 
 def model_power(pred: Predictions, y: pd.Series, task: str, classes: np.ndarray) -> Power:
     """ROC AUC (one-vs-rest macro for several classes) or R² of the model's outputs.
@@ -102,14 +105,25 @@ def dominance(
     base = model_power(base_pred, y, task, classes)
     if not base.ok:
         return []
+    # Every feature's shuffled copy goes through the model in as few calls as
+    # the row cap allows: a call's fixed cost (a pipeline's checks and
+    # encoders) outweighs its per-row cost at these sizes. Only probabilities
+    # or scores are read, so one pass of the model serves.
+    n = len(X)
+    per_call = max(1, _STACKED_ROWS // max(n, 1))
     out = []
-    for feature in features:
-        perm = rng.permutation(len(X))
-        shuffled = X.assign(**{feature: X[feature].take(perm).set_axis(X.index)})
-        permuted = model_power(model.predictions(shuffled), y, task, classes)
-        if permuted.ok:
-            # The two scores share their rows, so their errors are correlated; the
-            # root of the summed variances is a cautious bound for their difference.
-            se = float(np.hypot(base.se, permuted.se))
-            out.append(Dominance(feature, base.score, permuted.score, se, chance, task == "regression"))
+    for start in range(0, len(features), per_call):
+        chunk = features[start : start + per_call]
+        frames = []
+        for feature in chunk:
+            perm = rng.permutation(n)
+            frames.append(X.assign(**{feature: X[feature].take(perm).set_axis(X.index)}))
+        stacked = model.outputs(pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0])
+        for i, feature in enumerate(chunk):
+            permuted = model_power(stacked.take(np.arange(i * n, (i + 1) * n)), y, task, classes)
+            if permuted.ok:
+                # The two scores share their rows, so their errors are correlated; the
+                # root of the summed variances is a cautious bound for their difference.
+                se = float(np.hypot(base.se, permuted.se))
+                out.append(Dominance(feature, base.score, permuted.score, se, chance, task == "regression"))
     return out

@@ -72,8 +72,8 @@ SHIFT_MESSAGE = (
 )
 SHIFT_OFFENDER = "{column!r} ({injection}: mean shift {shift:.3f}, {times:.1f}x shuffling, {flipped:.0%} of labels flip)"
 BATCH_MESSAGE = (
-    "Predictions depend on the batch: the same {rows} rows predicted one at a time, in batches of {small} "
-    "and in one batch differ by up to {max_diff:.3g} (tolerance {tolerance:g}) in {differing} row(s), and "
+    "Predictions depend on the batch: the same {rows} rows predicted in one batch, in batches of {small} "
+    "and (the first {single}) one at a time differ by up to {max_diff:.3g} (tolerance {tolerance:g}) in {differing} row(s), and "
     "{flipped} label(s) flip. Batch statistics used at inference (batch norm in training mode) or "
     "padding bugs do this."
 )
@@ -129,11 +129,21 @@ class NanInjection(Probe):
     as far; a constant far outside the data, twice as far or more).
 
     **Defaults.** A 300-row sample pins a share of changed rows to within six
-    points (95%, at worst) and keeps the probe a few seconds on any tabular
-    model (the model's per-row cost dominates each query: the grid is about
-    150 stacked queries of 900 rows for 20 columns); ``fraction`` 0.1
-    touches 30 rows. Whether an injection is handled, rejected or corrupts is
-    a yes/no that one row already shows, so a larger sample buys little. A probability shift of 0.15 moves a typical row
+    points (95%, at worst); ``fraction`` 0.1 touches 30 rows. Whether an
+    injection is handled, rejected or corrupts is a yes/no that one row
+    already shows, so a larger sample buys little. At these sizes a model
+    call costs mostly its fixed overhead (a pipeline's checks and encoders),
+    so injected batches are stacked into calls of up to ``stack_rows`` rows
+    (fewer when the clean sample's call says a call that size would take over
+    a tenth of ``call_timeout_s``): the whole grid of a 20-column table then
+    takes a few dozen calls, most of them the frames of other dtypes and the
+    retries of stacks a model rejected. The batch check predicts 64 rows in
+    one batch, in batches of 8, and the first 8 one at a time: a model whose
+    answer depends on its batch-mates shows it on any row. Hypothesis then
+    tries 40 generated batches of up to 4 rows beyond the fixed list (under a
+    second: drawing the rows costs more than predicting them; small batches
+    also keep one rejected cell from hiding another cell's silent failure);
+    raise ``fuzz_examples`` for a deeper search in a nightly run. A probability shift of 0.15 moves a typical row
     across a decision threshold; shuffling is the yardstick because it is what
     losing the column entirely costs. Batch results may differ by 1e-5 (float32
     kernels differ by batch size by far less). An update collapses a model when
@@ -150,27 +160,31 @@ class NanInjection(Probe):
 
     sample_size: int = 300
     fraction: float = 0.1
+    stack_rows: int = 50_000
     call_timeout_s: float = 30.0
     shift_threshold: float = 0.15
     shift_ratio: float = 1.5
     batch_rows: int = 64
     small_batch: int = 8
+    single_rows: int = 8
     batch_tolerance: float = 1e-5
     poison_batch_sizes: tuple[int, ...] = (1, 8, 64)
     poisons: tuple[str, ...] = ("nan", "pos_inf")
     collapse_drop: float = 0.2
     fuzz_examples: int = 40
-    fuzz_rows: int = 8
+    fuzz_rows: int = 4
     fuzz_seconds: float = 20.0
 
     def __post_init__(self) -> None:
         require(self.sample_size >= 10, "sample_size must be at least 10 rows")
         require(0 < self.fraction < 1, "fraction must be in (0, 1)")
+        require(self.stack_rows >= 1, "stack_rows must be at least 1 (1 sends every injected batch alone)")
         require(self.call_timeout_s > 0, "call_timeout_s must be positive")
         require(0 < self.shift_threshold <= 1, "shift_threshold must be in (0, 1]")
         require(self.shift_ratio >= 1, "shift_ratio must be at least 1")
         require(self.batch_rows >= 2, "batch_rows must be at least 2")
         require(1 < self.small_batch < self.batch_rows, "small_batch must be between 2 and batch_rows - 1")
+        require(1 <= self.single_rows <= self.batch_rows, "single_rows must be between 1 and batch_rows")
         require(self.batch_tolerance >= 0, "batch_tolerance must be non-negative")
         require(
             len(self.poison_batch_sizes) > 0 and all(int(s) >= 1 for s in self.poison_batch_sizes),
@@ -231,11 +245,17 @@ class NanInjection(Probe):
             ))
 
         rows_for = rate_rows(len(sample), self.fraction, ctx.rng)
-        cells = run_cells(caller, sample, schema, reference, rows_for)
+        # A stacked call may take a tenth of the per-call budget at the pace of
+        # the clean call (whose fixed overhead makes that pace a cautious one).
+        paced = int(len(sample) * caller.budget_s / (10 * max(clean.seconds, 1e-3)))
+        stack_rows = max(len(sample), min(self.stack_rows, paced))
+        cells = run_cells(caller, sample, schema, reference, rows_for, stack_rows)
         faults = run_frame_faults(caller, sample, schema, reference, ctx.rng)
         shifts = self._missing_shifts(caller, sample, cells, reference, ctx.rng)
         batch_rows = sample.iloc[: min(self.batch_rows, len(sample))]
-        batch = None if caller.hung else check_batches(caller, batch_rows, reference, self.small_batch, self.batch_tolerance)
+        batch = None if caller.hung else check_batches(
+            caller, batch_rows, reference, self.small_batch, self.single_rows, self.batch_tolerance,
+        )
         poisons: list[PoisonResult] = []
         clean_scores: dict[int, float] = {}
         online = ctx.model.capabilities.online
@@ -336,7 +356,8 @@ class NanInjection(Probe):
             return [Finding(
                 code="batch_dependent_output", severity=Severity.HIGH,
                 message=BATCH_MESSAGE.format(
-                    rows=batch.rows, small=batch.small_batch, max_diff=batch.max_diff, tolerance=self.batch_tolerance,
+                    rows=batch.rows, small=batch.small_batch, single=min(self.single_rows, batch.rows),
+                    max_diff=batch.max_diff, tolerance=self.batch_tolerance,
                     differing=batch.differing_rows, flipped=batch.flipped,
                 ),
                 metrics=batch.to_dict(),

@@ -111,7 +111,9 @@ class Model(ABC):
         return None
 
     def predictions(self, X: pd.DataFrame) -> Predictions:
-        """Everything probes need from one pass over ``X``."""
+        """Everything probes need on ``X``: the labels of the model's own
+        ``predict`` and, where it has them, its probabilities (two passes for
+        a scikit-learn classifier; the torch and function wrappers need one)."""
         labels = np.asarray(self.predict(X))
         proba = scores = None
         task = self.capabilities.task
@@ -125,6 +127,29 @@ class Model(ABC):
         elif task == "regression":
             scores = labels.astype(float, copy=False)
         return Predictions(labels=labels, proba=proba, scores=scores, classes=self.classes)
+
+    def outputs(self, X: pd.DataFrame) -> Predictions:
+        """The model's outputs on ``X`` in one pass, for probes that read its
+        probabilities or scores rather than the labels of its ``predict``.
+
+        A classifier with probabilities is asked for them alone and its labels
+        are their most probable class, which can differ from ``predict`` for a
+        classifier that applies a threshold of its own. Probabilities of the
+        wrong shape are returned as they came, with labels of the right length
+        but no value, so a caller judging malformed output can see them.
+        Every other model answers as ``predictions`` does.
+        """
+        caps = self.capabilities
+        if not (caps.probabilities and caps.task != "regression" and self.classes is not None):
+            return self.predictions(X)
+        classes = np.asarray(self.classes)
+        proba = np.asarray(self.predict_proba(X), dtype=float)
+        if proba.ndim == 2 and proba.shape[1] == len(classes):
+            labels = classes[np.argmax(np.nan_to_num(proba, nan=-np.inf), axis=1)]
+        else:
+            labels = np.full(len(proba) if proba.ndim else 0, None, dtype=object)
+        scores = proba[:, 1] if proba.ndim == 2 and proba.shape[1] == 2 == len(classes) else None
+        return Predictions(labels=labels, proba=proba, scores=scores, classes=classes)
 
     def bind(self, data: AuditData) -> Model:
         """This model, with what only the data can settle (task, classes) filled in.

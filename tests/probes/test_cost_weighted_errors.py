@@ -502,3 +502,26 @@ def test_normal_interval_beyond_max_bootstrap_rows_agrees_with_the_bootstrap() -
     assert boot["ci"]["method"] == "bootstrap" and normal["ci"]["method"] == "normal"
     assert normal["saving_crossfit"] == boot["saving_crossfit"]
     assert normal["saving_ci"] == pytest.approx(boot["saving_ci"], abs=0.01)
+
+
+def test_bootstrap_of_distinct_cost_rows_matches_resampling_the_rows() -> None:
+    from probes import _costs_stats
+
+    rng = np.random.default_rng(7)
+    # Fixed costs: per-row differences take a few values (two comparisons).
+    diffs = rng.choice([-5.0, -1.0, 0.0, 0.0, 0.0, 1.0, 5.0], size=(3000, 2))
+    levels = [0.95, 0.9]
+    low, high, method = _costs_stats.paired_intervals(diffs, levels, 4000, np.random.default_rng(1), 50_000)
+    assert method == "bootstrap"
+    # Computed another way: resampling the rows themselves, 4,000 times.
+    rows = np.random.default_rng(2).integers(0, len(diffs), size=(4000, len(diffs)))
+    means = diffs[rows].mean(axis=1)  # resamples x comparisons
+    for j, level in enumerate(levels):
+        tail = (1 - level) / 2
+        assert low[j] == pytest.approx(np.quantile(means[:, j], tail), abs=0.02)
+        assert high[j] == pytest.approx(np.quantile(means[:, j], 1 - tail), abs=0.02)
+    # Many distinct rows (per-row costs) take scipy's row bootstrap; same answer.
+    spread = diffs + rng.normal(scale=1e-3, size=diffs.shape)
+    low2, high2, _ = _costs_stats.paired_intervals(spread, levels, 4000, np.random.default_rng(1), 50_000)
+    np.testing.assert_allclose(low2, low, atol=0.02)
+    np.testing.assert_allclose(high2, high, atol=0.02)

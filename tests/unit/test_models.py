@@ -5,8 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression, SGDClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
+from sklearn.tree import DecisionTreeClassifier
 
 import auditkit
 from auditkit import AuditData, DataError, ModelError, wrap
@@ -191,3 +195,63 @@ def test_wrapping_is_idempotent_and_public_types_match() -> None:
     model = wrap(lambda X: np.zeros(len(X)))
     assert wrap(model) is model
     assert isinstance(model, auditkit.Model)
+
+
+def _three_classes() -> tuple[pd.DataFrame, AuditData]:
+    rng = np.random.default_rng(4)
+    X = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400)})
+    y = np.select([X.a > 0.5, X.b > 0], ["high", "mid"], "low")
+    df = X.assign(label=y)
+    return df, AuditData(df, target="label")
+
+
+@pytest.mark.parametrize("three", [False, True])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: HistGradientBoostingClassifier(max_iter=20, random_state=0),
+        lambda: RandomForestClassifier(n_estimators=10, random_state=0),
+        lambda: ExtraTreesClassifier(n_estimators=10, random_state=0),
+        lambda: DecisionTreeClassifier(max_depth=4, random_state=0),
+        lambda: make_pipeline(StandardScaler(), HistGradientBoostingClassifier(max_iter=20, random_state=0)),
+    ],
+)
+def test_one_pass_labels_are_exactly_those_of_predict(make, three, numeric_binary) -> None:
+    df, data = _three_classes() if three else numeric_binary
+    X = df[["a", "b"]]
+    est = make().fit(X, df.label)
+    p = wrap(est).bind(data).predictions(data.X)
+    np.testing.assert_array_equal(p.labels, est.predict(X))
+    np.testing.assert_array_equal(p.proba, est.predict_proba(X))
+
+
+class _CountingScaler(StandardScaler):
+    calls = 0
+
+    def transform(self, X, copy=None):
+        type(self).calls += 1
+        return super().transform(X, copy=copy)
+
+
+def test_argmax_classifiers_are_asked_once_and_others_twice(numeric_binary) -> None:
+    df, data = numeric_binary
+    for final, passes in ((HistGradientBoostingClassifier(max_iter=10), 1), (LogisticRegression(), 2)):
+        est = make_pipeline(_CountingScaler(), final).fit(df[["a", "b"]], df.label)
+        _CountingScaler.calls = 0
+        wrap(est).bind(data).predictions(data.X)
+        assert _CountingScaler.calls == passes, type(final).__name__
+
+
+def test_outputs_read_probabilities_in_one_pass_and_take_their_most_probable_class(numeric_binary) -> None:
+    from sklearn.model_selection import FixedThresholdClassifier
+
+    df, data = numeric_binary
+    X = df[["a", "b"]]
+    # predict applies its own threshold: predictions follow it, outputs do not.
+    est = FixedThresholdClassifier(LogisticRegression(), threshold=0.2, pos_label="yes").fit(X, df.label)
+    model = wrap(est).bind(data)
+    full, quick = model.predictions(data.X), model.outputs(data.X)
+    np.testing.assert_array_equal(full.labels, est.predict(X))
+    np.testing.assert_array_equal(quick.proba, est.predict_proba(X))
+    np.testing.assert_array_equal(quick.labels, np.where(est.predict_proba(X)[:, 1] > 0.5, "yes", "no"))
+    assert (quick.labels != full.labels).any()
