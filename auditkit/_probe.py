@@ -130,9 +130,18 @@ class SharedPredictions:
         with self._lock:
             if self._value is None and self._error is None:
                 try:
-                    self._value = self._model.predictions(self._X())
+                    X = self._X()
+                    value = self._model.predictions(X)
+                    if len(value) != len(X):
+                        self._error = ModelFailure(
+                            f"the model returned {len(value)} predictions for the {len(X)} audit rows"
+                        )
+                    else:
+                        self._value = value
                 except Exception as exc:
                     self._error = exc
+            if isinstance(self._error, ModelFailure):
+                raise self._error
             if self._error is not None:
                 raise ModelFailure(
                     f"the model raised {type(self._error).__name__} while predicting the audit data: {self._error}"

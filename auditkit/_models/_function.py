@@ -49,10 +49,10 @@ class FunctionModel(Model):
         )
 
     def _call(self, X: pd.DataFrame) -> np.ndarray:
-        out = np.asarray(self.fn(X))
-        if out.ndim == 0 or len(out) != len(X):
-            raise ValueError(f"the model function returned {out.shape} for {len(X)} rows")
-        return out
+        # An answer of the wrong length is passed on as it is, not raised: a
+        # model that drops rows without a word is what probes must see (the
+        # shared predictions refuse it; nan_injection calls it corruption).
+        return np.atleast_1d(np.asarray(self.fn(X)))
 
     def bind(self, data: AuditData) -> Model:
         model = self._with_capabilities(task=self.capabilities.task or data.task)

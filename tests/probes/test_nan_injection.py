@@ -548,3 +548,25 @@ def test_a_hang_in_a_stacked_call_says_which_columns_it_held() -> None:
     # finding names them and says it cannot tell which one hung.
     assert len(crash.features) >= 2
     assert "stacking" in crash.message and "which of them hung is not known" in crash.message
+
+
+def drops_rows_with_nan(X: pd.DataFrame) -> np.ndarray:
+    """Answers only the complete rows, without a word: the batch comes back short."""
+    complete = X.notna().all(axis=1)
+    return expit(X.loc[complete, "x1"].to_numpy(dtype=float))
+
+
+def test_a_model_answering_fewer_rows_than_asked_is_silent_corruption() -> None:
+    model = auditkit.wrap(drops_rows_with_nan, output="scores")
+    result = run(model, numeric_data(), **FAST)
+    corrupt = next(f for f in only(result, "silent_corruption") if f.metrics.get("family") == "missing")
+    assert corrupt.severity is Severity.CRITICAL
+    assert "299 outputs for 300 rows" in corrupt.message  # the one-cell rate: one row lost
+
+
+def test_a_short_answer_on_the_audit_rows_is_the_models_failure() -> None:
+    model = auditkit.wrap(lambda X: expit(X["x1"].to_numpy()[:-1]), output="scores", task="binary")
+    card = auditkit.audit(model, numeric_data(), probes=["nan_injection"])
+    result = card["nan_injection"]
+    assert result.status == "error"
+    assert result.reason == "the model returned 599 predictions for the 600 audit rows"
