@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 import auditkit
 from auditkit._cli import _parser
@@ -237,33 +238,22 @@ def test_custom_probe_package_installs_and_runs(tmp_path: Path) -> None:
 WORKFLOW = EXAMPLES / "ci" / "model-audit.yml"
 
 
-def _run_steps(text: str) -> list[str]:
-    """The shell commands of the workflow's ``run:`` steps (plain, ``|`` and ``>-`` blocks)."""
-    commands, lines = [], text.splitlines()
-    for i, line in enumerate(lines):
-        m = re.match(r"^(\s*)(?:- )?run:\s*(.*)$", line)
-        if not m:
-            continue
-        indent, rest = len(m.group(1)), m.group(2).strip()
-        if rest and rest not in ("|", ">-", ">", "|-"):
-            commands.append(rest)
-            continue
-        block = []
-        for inner in lines[i + 1 :]:
-            if inner.strip() and len(inner) - len(inner.lstrip()) <= indent:
-                break
-            block.append(inner.strip())
-        joined = " ".join(block) if rest.startswith(">") else "\n".join(block).replace("\\\n", " ")
-        commands.append(joined.strip())
-    return commands
+def _workflow() -> dict:
+    workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    # YAML 1.1 reads the bare key ``on`` as true; GitHub reads it as "on".
+    workflow["on"] = workflow.pop(True, workflow.get("on"))
+    return workflow
 
 
 def test_ci_workflow_calls_the_real_cli_and_plugin_options(pytester: pytest.Pytester) -> None:
-    text = WORKFLOW.read_text(encoding="utf-8")
-    for key in ("name:", "on:", "jobs:", "runs-on:", "steps:"):
-        assert re.search(rf"^\s*{key}", text, re.M), f"the workflow has no {key}"
-    assert "pull_request" in text and "actions/checkout@" in text
-    commands = _run_steps(text)
+    workflow = _workflow()
+    assert "pull_request" in workflow["on"]
+    (job,) = workflow["jobs"].values()
+    assert job["runs-on"] and job["steps"]
+    steps = {step.get("name", step.get("uses")): step for step in job["steps"]}
+    assert any(str(step.get("uses", "")).startswith("actions/checkout@") for step in job["steps"])
+    # A folded (>-) or literal (|) block with backslash continuations is one command.
+    commands = [" ".join(step["run"].replace("\\\n", " ").split()) for step in job["steps"] if "run" in step]
     audits = [shlex.split(c) for c in commands if c.startswith("auditkit ")]
     tests = [shlex.split(c) for c in commands if c.startswith("pytest ")]
     assert audits and tests, commands
@@ -283,6 +273,5 @@ def test_ci_workflow_calls_the_real_cli_and_plugin_options(pytester: pytest.Pyte
     for path in outputs:
         assert str(Path(path).parent) in made, f"{path} is written to a folder the workflow never creates"
     # The reports survive a failing gate: those steps run always.
-    for step in ("Summary on the run's page", "Keep the reports"):
-        block = text.split(f"name: {step}", 1)[1].split("- name:", 1)[0]
-        assert "if: always()" in block, step
+    for name in ("Summary on the run's page", "Keep the reports"):
+        assert steps[name].get("if") == "always()", name
