@@ -170,24 +170,55 @@ def judge(
     assert reference is not None or isinstance(pred, Predictions)
     task = reference.task if reference is not None else "binary"
     classes = reference.classes if reference is not None else None
-    problem, invalid = validity(pred, rows, task, classes)
-    if problem and invalid is None:  # wrong shape: nothing row by row to compare
-        return Verdict("silent_corruption", problem=problem, what=problem, rows=rows, invalid_rows=rows)
-    n_invalid = int(invalid.sum()) if invalid is not None else 0
+    shape, flags = row_problems(pred, rows, task, classes)
+    if shape:  # wrong shape: nothing row by row to compare
+        return Verdict("silent_corruption", problem=shape, what=shape, rows=rows, invalid_rows=rows)
+    shifts = None
+    if reference is not None and base_rows is not None and rows:
+        shifts = row_shift(pred, reference.predictions.take(base_rows), task, reference.scale)
+    return _verdict(rows, flags, shifts, touched)
+
+
+def judge_stacked(answer: Answer, reference: Reference, base_rows: np.ndarray, touched: list[np.ndarray]) -> list[Verdict]:
+    """Judge an answer to several injected batches sent as one, each batch
+    being ``base_rows`` with its own ``touched`` rows: as :func:`judge` would
+    judge each part alone, with the checks run once over the whole answer."""
+    n, k = len(base_rows), len(touched)
+    shape, flags = row_problems(answer.value, n * k, reference.task, reference.classes)
+    if shape:
+        return [judge(answer, rows=n * k, reference=reference)] * k
+    shifts = row_shift(answer.value, reference.predictions.take(np.tile(base_rows, k)), reference.task, reference.scale)
+    out = []
+    for i, mask in enumerate(touched):
+        part = slice(i * n, (i + 1) * n)
+        out.append(_verdict(n, {p: f[part] for p, f in flags.items()}, (shifts[0][part], shifts[1][part]), mask))
+    return out
+
+
+def _verdict(
+    rows: int,
+    flags: dict[str, np.ndarray],
+    shifts: tuple[np.ndarray, np.ndarray] | None,
+    touched: np.ndarray | None,
+) -> Verdict:
+    """The outcome of a well-shaped answer from its invalid rows (by problem)
+    and, where a reference was given, each row's movement from it."""
+    problems = [p for p, f in flags.items() if f.any()]
+    problem = ", ".join(problems)
+    invalid = np.logical_or.reduce(list(flags.values())) if flags else np.zeros(rows, dtype=bool)
+    n_invalid = int(invalid.sum())
     changed = 0
     untouched = 0
     movement: tuple[float | None, float | None, float | None] = (None, None, None)
-    if reference is not None and base_rows is not None and rows:
-        base = reference.predictions.take(base_rows)
+    if shifts is not None:
+        diff, flips = shifts
         touched = np.zeros(rows, dtype=bool) if touched is None else touched
-        diff, flips = row_shift(pred, base, task, reference.scale)
         moved = (diff > UNCHANGED_ATOL) | flips
         untouched = int((~touched).sum())
         changed = int((moved & ~touched).sum())
-        if touched.any():
-            ok = touched & ~invalid if invalid is not None else touched
-            if ok.any():
-                movement = (float(flips[ok].mean()), float(np.nanmean(diff[ok])), float(np.nanmax(diff[ok])))
+        ok = touched & ~invalid
+        if ok.any():
+            movement = (float(flips[ok].mean()), float(np.nanmean(diff[ok])), float(np.nanmax(diff[ok])))
     if n_invalid or changed:
         parts = []
         if n_invalid:
@@ -210,50 +241,47 @@ def validity(pred: Predictions, rows: int, task: str, classes: np.ndarray | None
 
     Rows are ``None`` when the shape itself is wrong.
     """
+    shape, flags = row_problems(pred, rows, task, classes)
+    if shape:
+        return shape, None
+    invalid = np.logical_or.reduce(list(flags.values())) if flags else np.zeros(rows, dtype=bool)
+    return ", ".join(p for p, f in flags.items() if f.any()), invalid
+
+
+def row_problems(pred: Predictions, rows: int, task: str, classes: np.ndarray | None) -> tuple[str, dict[str, np.ndarray]]:
+    """A wrong shape (empty when the shape is right), and for each kind of
+    invalid output the rows that show it."""
     labels = np.asarray(pred.labels)
     if labels.ndim == 0 or len(labels) != rows:
         got = "a scalar" if labels.ndim == 0 else f"{len(labels)} outputs"
-        return f"{got} for {rows} rows", None
-    bad = np.zeros(rows, dtype=bool)
-    problems: list[str] = []
+        return f"{got} for {rows} rows", {}
+    flags: dict[str, np.ndarray] = {}
     if task == "regression":
         values = pred.scores if pred.scores is not None else labels
         try:
             v = np.asarray(values, dtype=float).reshape(rows, -1)
         except (TypeError, ValueError):
-            return "non-numeric predictions", np.ones(rows, dtype=bool)
-        nonfinite = ~np.isfinite(v).all(axis=1)
-        if nonfinite.any():
-            problems.append("NaN or infinite predictions")
-        return ", ".join(problems), nonfinite
+            return "", {"non-numeric predictions": np.ones(rows, dtype=bool)}
+        flags["NaN or infinite predictions"] = ~np.isfinite(v).all(axis=1)
+        return "", flags
     if pred.proba is not None:
         p = np.asarray(pred.proba, dtype=float)
         width = len(classes) if classes is not None else p.shape[-1]
         if p.ndim != 2 or p.shape != (rows, width):
-            return f"probabilities of shape {p.shape} for {rows} rows and {width} classes", None
+            return f"probabilities of shape {p.shape} for {rows} rows and {width} classes", {}
         with np.errstate(invalid="ignore"):
             nonfinite = ~np.isfinite(p).all(axis=1)
             outside = ((p < -PROBA_ATOL) | (p > 1 + PROBA_ATOL)).any(axis=1) | (np.abs(p.sum(axis=1) - 1) > PROBA_ATOL)
-        outside &= ~nonfinite
-        if nonfinite.any():
-            problems.append("NaN or infinite probabilities")
-        if outside.any():
-            problems.append("probabilities outside [0, 1] or not summing to 1")
-        bad |= nonfinite | outside
+        flags["NaN or infinite probabilities"] = nonfinite
+        flags["probabilities outside [0, 1] or not summing to 1"] = outside & ~nonfinite
     elif pred.scores is not None:
         s = np.asarray(pred.scores, dtype=float).ravel()
         if len(s) != rows:
-            return f"{len(s)} scores for {rows} rows", None
-        nonfinite = ~np.isfinite(s)
-        if nonfinite.any():
-            problems.append("NaN or infinite scores")
-        bad |= nonfinite
+            return f"{len(s)} scores for {rows} rows", {}
+        flags["NaN or infinite scores"] = ~np.isfinite(s)
     if classes is not None:
-        unknown = ~pd.Series(labels, dtype=object).isin(list(classes)).to_numpy()
-        if unknown.any():
-            problems.append("labels that are not classes of the target")
-        bad |= unknown
-    return ", ".join(problems), bad
+        flags["labels that are not classes of the target"] = ~pd.Series(labels, dtype=object).isin(list(classes)).to_numpy()
+    return "", flags
 
 
 def row_shift(pred: Predictions, base: Predictions, task: str, scale: float) -> tuple[np.ndarray, np.ndarray]:

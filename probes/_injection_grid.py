@@ -13,7 +13,7 @@ import pandas as pd
 from auditkit import Predictions
 from auditkit.strategies import FAULTS, ColumnSchema, Fault, fault_values, to_source
 
-from probes._injection_calls import NOT_RUN, Answer, ModelCaller, ModelHung, Reference, Verdict, judge
+from probes._injection_calls import NOT_RUN, Answer, ModelCaller, ModelHung, Reference, Verdict, judge, judge_stacked
 
 Rate = Literal["one_cell", "fraction", "whole_column"]
 RATES: tuple[Rate, ...] = ("one_cell", "fraction", "whole_column")
@@ -210,13 +210,12 @@ def _judge_stack(
         for part in parts:
             out.update(_judge_stack(caller, part, reference, all_rows))
         return out
-    out = {}
-    for i, f in enumerate(stack):
-        part = Answer(value=value.take(np.arange(i * n, (i + 1) * n)), seconds=answer.seconds / len(stack))
+    masks = []
+    for f in stack:
         mask = np.zeros(n, dtype=bool)
         mask[f.touched] = True
-        out[f.key] = judge(part, rows=n, reference=reference, base_rows=all_rows, touched=mask)
-    return out
+        masks.append(mask)
+    return {f.key: v for f, v in zip(stack, judge_stacked(answer, reference, all_rows, masks))}
 
 
 def cell_reproducer(sample: pd.DataFrame, schema: Sequence[ColumnSchema], cell: CellResult) -> str:
