@@ -8,13 +8,18 @@ dropped while the rows it excludes are not significantly better off than the
 slice, and each ``<`` / ``>=`` cut is moved to the value where the slice's
 excess error is most significant (its two-sample z against the other rows:
 the scan statistic, which, unlike the score, does not trade a sharp slice for
-a larger, diluted one on small data).
+a larger, diluted one on small data). As in hypothesis, a step is taken only
+if the slice still fails: one that is a finding stays a finding. Without that,
+a condition whose excluded rows are only moderately better off (a hundred rows
+against three hundred cannot show more) is dropped, and a sharp slice the
+model fails on turns into a broad, diluted one that is no finding at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import product
 from typing import Literal
 
 import numpy as np
@@ -23,7 +28,7 @@ from scipy import stats
 from auditkit import Condition
 from probes._sliceline import Column
 
-__all__ = ["Piece", "Relation", "core", "relation", "rows_of", "shrink"]
+__all__ = ["Piece", "Relation", "core", "on_grid", "relation", "rows_of", "shrink"]
 
 @dataclass(frozen=True)
 class Piece:
@@ -31,6 +36,9 @@ class Piece:
 
     condition: Condition
     rows: np.ndarray
+
+
+Fails = Callable[[Sequence[Piece]], bool]
 
 
 def shrink(
@@ -41,11 +49,59 @@ def shrink(
     zero_one: bool,
     level: float,
     min_rows: int,
+    fails: Fails | None = None,
 ) -> list[Piece]:
-    """Drop the conditions the slice does not need, refine its cuts, and drop again."""
-    out = _minimal(list(pieces), error, zero_one=zero_one, level=level)
-    out = [_refine(out, i, columns, error, min_rows=min_rows) for i in range(len(out))]
-    return _minimal(out, error, zero_one=zero_one, level=level)
+    """Drop the conditions the slice does not need, refine its cuts, and drop again.
+
+    ``fails`` says whether a slice is a finding; a step that would turn a finding
+    into none is not taken.
+    """
+    keeps = _keeper(fails)
+    out = _minimal(list(pieces), error, zero_one=zero_one, level=level, keeps=keeps)
+    for i in range(len(out)):
+        moved = _refine(out, i, columns, error, min_rows=min_rows)
+        if moved is not out[i]:
+            candidate = out[:i] + [moved] + out[i + 1:]
+            if keeps(out, candidate):
+                out = candidate
+    return _minimal(out, error, zero_one=zero_one, level=level, keeps=keeps)
+
+
+def _keeper(fails: Fails | None) -> Callable[[Sequence[Piece], Sequence[Piece]], bool]:
+    """Whether a step from one slice to another keeps what the first shows."""
+    if fails is None:
+        return lambda old, new: True
+    return lambda old, new: not fails(old) or fails(new)
+
+
+def on_grid(pieces: Sequence[Piece], columns: Mapping[str, Column]) -> Iterator[list[Piece]]:
+    """The slices of the search's own grid nearest to a shrunk one.
+
+    Every ``<`` / ``>=`` cut that shrinking moved off the grid is put back on the
+    grid's cut just below it or just above it (one slice a little wider, one a
+    little narrower); every other condition is on the grid already. These are
+    slices the search tested, so their p-values are covered by its correction.
+    """
+    choices: list[list[Piece]] = []
+    for piece in pieces:
+        cond = piece.condition
+        col = columns.get(cond.feature)
+        if col is None:
+            return
+        if cond in col.conditions:
+            choices.append([piece])
+            continue
+        if cond.op not in ("<", ">="):
+            return
+        cuts = [(c.value, j) for j, c in enumerate(col.conditions) if c.op == cond.op]
+        below = [t for t in cuts if t[0] <= cond.value]
+        above = [t for t in cuts if t[0] >= cond.value]
+        near = {j for _, j in ([max(below)] if below else []) + ([min(above)] if above else [])}
+        if not near:
+            return
+        choices.append([Piece(col.conditions[j], col.rows(j)) for j in sorted(near)])
+    for pick in product(*choices):
+        yield list(pick)
 
 
 def rows_of(pieces: Sequence[Piece], n: int) -> np.ndarray:
@@ -55,18 +111,29 @@ def rows_of(pieces: Sequence[Piece], n: int) -> np.ndarray:
     return mask
 
 
-def _minimal(pieces: list[Piece], error: np.ndarray, *, zero_one: bool, level: float) -> list[Piece]:
+def _minimal(
+    pieces: list[Piece],
+    error: np.ndarray,
+    *,
+    zero_one: bool,
+    level: float,
+    keeps: Callable[[Sequence[Piece], Sequence[Piece]], bool],
+) -> list[Piece]:
     n = len(error)
     while len(pieces) > 1:
         inside = rows_of(pieces, n)
-        weakest, weakest_p = None, level
+        droppable = []
         for i in range(len(pieces)):
             excluded = rows_of(pieces[:i] + pieces[i + 1:], n) & ~pieces[i].rows
             p = _worse_p(error[inside], error[excluded], zero_one)
-            if p >= weakest_p:
-                weakest, weakest_p = i, p
+            if p >= level:
+                droppable.append((p, i))
+        # the condition that matters least first, among those whose loss keeps the finding
+        weakest = next(
+            (i for _, i in sorted(droppable, reverse=True) if keeps(pieces, pieces[:i] + pieces[i + 1:])), None
+        )
         if weakest is None:
-            break  # every condition shuts out rows the model handles significantly better
+            break  # every condition shuts out rows the model handles significantly better, or is needed
         del pieces[weakest]
     return pieces
 
@@ -162,6 +229,7 @@ def core(
     level: float,
     min_rows: int,
     max_conditions: int,
+    fails: Fails | None = None,
 ) -> list[Piece] | None:
     """The slice narrowed by one more condition to a core that carries all its excess error.
 
@@ -200,5 +268,7 @@ def core(
     narrowed = [*pieces, Piece(col.conditions[j], col.rows(j))]
     whole = rows_of(pieces, n)
     if relation(rows_of(narrowed, n), whole, error, zero_one=zero_one, level=level) != "replaces":
+        return None
+    if not _keeper(fails)(pieces, narrowed):
         return None
     return narrowed

@@ -25,10 +25,25 @@ p-value that its error is higher than the rest's (the binomial tail at the
 overall error rate for 0/1 errors, a two-sample z-test for absolute errors)
 and, when the model gave probabilities, one that it errs more than the model
 itself expects there; the smallest of each are kept so that the reported
-slices can be corrected by Benjamini-Hochberg over all of them. Besides the
-top-k by score, the search keeps the most significant slices every condition
-of which matters: on small data the score favours a broad slice over the
-small one inside it that actually fails.
+slices can be corrected by Benjamini-Hochberg over all of them.
+
+The correction is weighted by the number of conditions (Genovese, Roeder &
+Wasserman, 2006): each number of conditions searched gets an equal share of
+the error budget, spread over the slices tested with that many. There are a
+few hundred one-condition slices, tens of thousands of pairs and millions of
+triples; unweighted, the triples would set the bar for all, and a sharp
+two-condition slice of a hundred rows would need the evidence of one picked
+out of millions. Weighted, it competes with the pairs, and the triples keep
+their own third. The weights average one over the slices tested, as the
+weighted procedure requires.
+
+Besides the top-k by score, the search keeps the slices with the most
+evidence of being a finding: an error at least ``min_error_ratio`` times the
+overall (and, with probabilities, times what the model expects there), every
+condition of which matters, ranked by the larger of their two weighted
+p-values. SliceLine's score is no filter for these: it discounts a slice of
+5% of the rows by more than its error doubling gains, so a small slice that
+fails badly can score below zero.
 """
 
 from __future__ import annotations
@@ -43,7 +58,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
-from scipy import special, stats
+from scipy import fft, special, stats
 
 from auditkit import Condition
 
@@ -241,26 +256,47 @@ class Search:
     """The exact top-k slices by score, and what their significance is judged against."""
 
     top: tuple[Found, ...]         # by score, best first
-    most_significant: tuple[Found, ...]  # of the slices scoring above 0, by p-value, smallest first
+    most_significant: tuple[Found, ...]  # the likeliest findings, by weighted evidence, strongest first
     tested: int                    # slices evaluated (enough support), all with a p-value
     tables: int                    # column pairs and triples counted over the rows
     complete: bool                 # False when the time budget ran out before the lattice did
     mean_error: float
     min_rows: int
-    smallest_p: np.ndarray         # the smallest p-values of the tested slices, sorted
+    smallest_p: np.ndarray         # the smallest weighted p-values (p / weight) of the tested slices, sorted
     smallest_confidence_p: np.ndarray = field(default_factory=lambda: np.empty(0))
+    # Slices tested with 1, 2, 3 conditions; empty: every slice weighs the same.
+    tested_by_conditions: tuple[int, ...] = ()
 
-    def adjust(self, p: float, *, confidence: bool = False) -> float:
-        """Benjamini-Hochberg adjusted p-value of a tested slice, over all ``tested`` of them.
+    def weight(self, conditions: int | None) -> float:
+        """The Benjamini-Hochberg weight of a slice with this many conditions.
 
-        The adjusted value of the i-th smallest p is min over j >= i of p_(j) * m / j.
-        Only the smallest p-values are kept; a p-value beyond them gets the rank of
-        the last one kept, which can only overstate its adjusted value. A slice
-        polished after the search is ranked among them the same way. With
-        ``confidence``, the same over the tests against the model's expected errors.
+        Each number of conditions tested gets an equal share of the error
+        budget: weight m / (L * m_c) for m slices tested in all, m_c of them
+        with c conditions, over L numbers of conditions. The weights average
+        one over the tested slices.
+        """
+        counts = self.tested_by_conditions
+        if conditions is None or not counts:
+            return 1.0
+        used = [c for c in counts if c > 0]
+        if conditions > len(counts) or counts[conditions - 1] == 0:
+            # a slice of a size the search never reached: the smallest weight given to any
+            return min(sum(used) / (len(used) * c) for c in used) if used else 1.0
+        return sum(used) / (len(used) * counts[conditions - 1])
+
+    def adjust(self, p: float, *, conditions: int | None = None, confidence: bool = False) -> float:
+        """Weighted Benjamini-Hochberg adjusted p-value of a slice with this many conditions.
+
+        The adjusted value of the i-th smallest weighted p-value p'_(i) = p / w is
+        min over j >= i of p'_(j) * m / j (Genovese, Roeder & Wasserman, 2006).
+        Only the smallest are kept; a p-value beyond them gets the rank of the last
+        one kept, which can only overstate its adjusted value. A slice polished
+        after the search is ranked among them the same way. With ``confidence``,
+        the same over the tests against the model's expected errors.
         """
         m = max(self.tested, 1)
         kept = self.smallest_confidence_p if confidence else self.smallest_p
+        p = p / self.weight(conditions)
         r = max(1, int(np.searchsorted(kept, p, side="right")))
         q = p * m / r
         if r < len(kept):
@@ -280,14 +316,17 @@ def search(
     k: int,
     deadline_s: float,
     expected: np.ndarray | None = None,
+    min_error_ratio: float = 1.0,
 ) -> Search:
     """SliceLine's exact top-k over conjunctions of up to ``max_conditions`` conditions
     on distinct columns, for a per-row ``error`` (0/1 when ``zero_one``).
 
     ``expected`` (0/1 errors only) is each row's error probability by the model's
-    own account; every slice tested is then also tested against it.
+    own account; every slice tested is then also tested against it. The ``k``
+    likeliest findings (``Search.most_significant``) err at least
+    ``min_error_ratio`` times the overall error, and times what ``expected`` says.
     """
-    lattice = _Lattice(columns, error, zero_one, min_rows, error_weight, k, deadline_s, expected)
+    lattice = _Lattice(columns, error, zero_one, min_rows, error_weight, k, deadline_s, expected, min_error_ratio)
     return lattice.run(max_conditions)
 
 
@@ -302,6 +341,7 @@ class _Lattice:
         k: int,
         deadline_s: float,
         expected: np.ndarray | None,
+        min_error_ratio: float = 1.0,
     ) -> None:
         self.columns = list(columns)
         self.expected = None if expected is None or not zero_one else np.asarray(expected, dtype=float)
@@ -315,14 +355,17 @@ class _Lattice:
         self.sigma = min_rows
         self.alpha = error_weight
         self.k = k
+        self.min_ratio = float(min_error_ratio)
         self.deadline = time.perf_counter() + deadline_s
         self.complete = True
         self.tables = 0
-        self.tested = 0
-        self.smallest_p = np.empty(0)
-        self.smallest_confidence_p = np.empty(0)
+        # Per number of conditions (1, 2, 3): slices tested, their smallest p-values, and the
+        # heap of the k likeliest findings; weighted only at the end, once every count is known.
+        self.tested = [0, 0, 0]
+        self.smallest_p = [np.empty(0)] * 3
+        self.smallest_confidence_p = [np.empty(0)] * 3
         self.heap: list[tuple[float, int, Found]] = []  # min-heap of the best k by score
-        self.significant: list[tuple[float, float, int, Found]] = []  # min-heap of the k smallest p
+        self.significant: list[list[tuple[float, float, int, Found]]] = [[], [], []]  # min-heaps by evidence
         self.tick = 0
         if zero_one:
             # Errors are 0/1: the error sums need only the rows in error.
@@ -386,38 +429,46 @@ class _Lattice:
         expected: np.ndarray | None = None,
         minimal: np.ndarray | None = None,
     ) -> None:
-        """Test every slice of one table, keep the best by score and the most significant.
+        """Test every slice of one table, keep the best by score and the likeliest findings.
 
         ``minimal`` marks the slices every condition of which matters (see ``needed``);
-        only those compete for the most significant, so that a slice trimmed of a
+        only those compete for the likeliest findings, so that a slice trimmed of a
         few rows by a chance condition does not crowd out a different one.
         """
         valid = (size >= self.sigma) & (size < self.n)
         if not valid.any():
             return
+        level = len(idx) - 1
         flat = np.flatnonzero(valid)
         s, e = size.ravel()[flat], errors.ravel()[flat]
         p = self.p_values(s, e)
-        self.tested += len(p)
-        self.smallest_p = _keep_smallest(self.smallest_p, p)
+        self.tested[level] += len(p)
+        self.smallest_p[level] = _keep_smallest(self.smallest_p[level], p)
         cp = np.ones_like(p)
+        large = e >= self.min_ratio * self.mean * s
+        evidence = p
         if expected is not None:
-            cp = confidence_p_values(s, e, expected.ravel()[flat])
-            self.smallest_confidence_p = _keep_smallest(self.smallest_confidence_p, cp)
+            exp = expected.ravel()[flat]
+            cp = confidence_p_values(s, e, exp)
+            self.smallest_confidence_p[level] = _keep_smallest(self.smallest_confidence_p[level], cp)
+            large &= e >= self.min_ratio * exp
+            evidence = np.maximum(p, cp)  # a finding needs both tests
         sc = self.score(s, e)
         better = np.flatnonzero(sc > self.threshold)
         if len(better) > self.k:
             better = better[np.argpartition(-sc[better], self.k - 1)[: self.k]]
         for j in better:
             self.push(self.found(idx, size.shape, flat[j], s[j], e[j], sc[j], p[j], cp[j]))
-        # The most significant slices worth reporting (score above 0), whatever their rank by
-        # score: a small slice that explains a larger one's excess may rank low by score.
-        worth = np.flatnonzero((sc > 0) & (True if minimal is None else minimal.ravel()[flat]))
+        # The likeliest findings, whatever their score: large enough to be one, ranked by the
+        # evidence a finding needs. A small slice that fails badly may score below zero.
+        worth = np.flatnonzero(large & (True if minimal is None else minimal.ravel()[flat]))
         if len(worth) > self.k:
-            worth = worth[np.lexsort((-sc[worth], p[worth]))[: self.k]]
+            worth = worth[np.lexsort((-sc[worth], evidence[worth]))[: self.k]]
+        heap = self.significant[level]
         for j in worth:
-            if len(self.significant) < self.k or (-p[j], sc[j]) > self.significant[0][:2]:
-                self.push_significant(self.found(idx, size.shape, flat[j], s[j], e[j], sc[j], p[j], cp[j]))
+            if len(heap) < self.k or (-evidence[j], sc[j]) > heap[0][:2]:
+                f = self.found(idx, size.shape, flat[j], s[j], e[j], sc[j], p[j], cp[j])
+                self.push_significant(heap, float(evidence[j]), f)
 
     @staticmethod
     def found(
@@ -436,13 +487,13 @@ class _Lattice:
         else:
             heapq.heapreplace(self.heap, item)
 
-    def push_significant(self, found: Found) -> None:
+    def push_significant(self, heap: list[tuple[float, float, int, Found]], evidence: float, found: Found) -> None:
         self.tick += 1
-        item = (-found.p_value, found.score, -self.tick, found)  # the root is the least significant
-        if len(self.significant) < self.k:
-            heapq.heappush(self.significant, item)
+        item = (-evidence, found.score, -self.tick, found)  # the root is the least significant
+        if len(heap) < self.k:
+            heapq.heappush(heap, item)
         else:
-            heapq.heapreplace(self.significant, item)
+            heapq.heapreplace(heap, item)
 
     def needed(
         self, size: np.ndarray, errors: np.ndarray, parent_size: np.ndarray, parent_errors: np.ndarray
@@ -472,17 +523,24 @@ class _Lattice:
                 if max_conditions >= 3:
                     self.level_three(two)
         top = tuple(f for _, _, f in sorted(self.heap, key=lambda t: (-t[0], -t[1])))
-        significant = tuple(t[3] for t in sorted(self.significant, key=lambda t: (-t[0], -t[1], -t[2])))
+        counts = tuple(self.tested)
+        unweighted = Search((), (), sum(counts), 0, True, self.mean, self.sigma, np.empty(0),
+                            tested_by_conditions=counts)
+        w = [unweighted.weight(c + 1) for c in range(3)]
+        # The likeliest findings of every number of conditions, ranked together by weighted evidence.
+        candidates = [(-t[0] / w[c], -t[1], -t[2], t[3]) for c in range(3) for t in self.significant[c]]
+        significant = tuple(t[3] for t in sorted(candidates, key=lambda t: t[:3])[: self.k])
         return Search(
             top=top,
             most_significant=significant,
-            tested=self.tested,
+            tested=sum(counts),
             tables=self.tables,
             complete=self.complete,
             mean_error=self.mean,
             min_rows=self.sigma,
-            smallest_p=np.sort(self.smallest_p),
-            smallest_confidence_p=np.sort(self.smallest_confidence_p),
+            smallest_p=np.sort(np.concatenate([self.smallest_p[c] / w[c] for c in range(3)])),
+            smallest_confidence_p=np.sort(np.concatenate([self.smallest_confidence_p[c] / w[c] for c in range(3)])),
+            tested_by_conditions=counts,
         )
 
     def level_one(self) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -613,11 +671,10 @@ def poisson_binomial_sf(k: int, p: np.ndarray) -> float:
     """P(X >= k) for X a sum of independent Bernoulli(p_i): exact, for one slice's errors.
 
     Blocks of rows are summed by dynamic programming (all blocks at once), and
-    the blocks' distributions convolved pairwise by FFT; the tail is good down to
-    about 1e-15, far below any threshold it is compared with.
+    the blocks' distributions convolved pairwise by FFT, every pair of a level in
+    one batched transform; the tail is good down to about 1e-15, far below any
+    threshold it is compared with.
     """
-    from scipy.signal import fftconvolve
-
     p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
     if k <= 0:
         return 1.0
@@ -632,13 +689,15 @@ def poisson_binomial_sf(k: int, p: np.ndarray) -> float:
     for i in range(block):
         pmf[:, 1 : i + 2] = pmf[:, 1 : i + 2] * (1 - q[:, i : i + 1]) + pmf[:, : i + 1] * q[:, i : i + 1]
         pmf[:, 0] *= 1 - q[:, i]
-    parts = list(pmf)
-    while len(parts) > 1:
-        parts = [
-            np.clip(fftconvolve(parts[i], parts[i + 1]), 0.0, None) if i + 1 < len(parts) else parts[i]
-            for i in range(0, len(parts), 2)
-        ]
-    return float(min(1.0, parts[0][k:].sum()))
+    while len(pmf) > 1:
+        if len(pmf) % 2:
+            # an odd part out is paired with a sum of nothing (all mass at zero)
+            pmf = np.vstack([pmf, np.eye(1, pmf.shape[1])])
+        width = 2 * pmf.shape[1] - 1
+        size = fft.next_fast_len(width, real=True)
+        spectra = fft.rfft(pmf, n=size, axis=1)
+        pmf = np.clip(fft.irfft(spectra[0::2] * spectra[1::2], n=size, axis=1)[:, :width], 0.0, None)
+    return float(min(1.0, pmf[0][k:].sum()))
 
 
 def _keep_smallest(kept: np.ndarray, p: np.ndarray) -> np.ndarray:

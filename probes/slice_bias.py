@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import zip_longest
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit, logit
 
 from auditkit import AuditContext, Evidence, Finding, Needs, Predictions, Probe, Severity, require
 from probes import _groups, _shrink, _sliceline
@@ -21,6 +24,7 @@ __all__ = [
     "SLICE_CONFIDENCE_MESSAGE",
     "SLICE_MESSAGE",
     "SLICE_MESSAGE_REGRESSION",
+    "WEAK_EVIDENCE_MESSAGE",
     "WHAT",
     "SliceBias",
 ]
@@ -62,6 +66,10 @@ IMPACT = {
     ("mae", "benefit"): "The model's predictions are further off for {worse_group}.",
     ("mae", "risk"): "The model's predictions are further off for {worse_group}.",
 }
+WEAK_EVIDENCE_MESSAGE = (
+    "The evidence is weak (p = {p_adjusted:.2g}, not below {strong_significance:g}): "
+    "a gap worth a look, not yet one to fail on."
+)
 INSUFFICIENT_MESSAGE = (
     "Group {group} of {feature!r} has {count} row(s), fewer than min_group_size={min_group_size}: "
     "too few to judge, so it is left out of the disparities (insufficient evidence, not a pass)."
@@ -69,20 +77,20 @@ INSUFFICIENT_MESSAGE = (
 SLICE_MESSAGE = (
     "The model errs on {error:.1%} of the {support} rows where {where} ({share:.1%} of the data), "
     "against {overall:.1%} overall ({error_ratio:.2f}x, threshold {min_error_ratio:.2f}x); "
-    "p = {q_value:.2g} after Benjamini-Hochberg over {tested} slices tried."
+    "p = {q_value:.2g} after Benjamini-Hochberg over {tested} slices tried, weighted by number of conditions."
 )
 SLICE_MESSAGE_REGRESSION = (
     "The model's mean absolute error is {error:.4g} on the {support} rows where {where} ({share:.1%} of the data), "
     "against {overall:.4g} overall ({error_ratio:.2f}x, threshold {min_error_ratio:.2f}x); "
-    "p = {q_value:.2g} after Benjamini-Hochberg over {tested} slices tried."
+    "p = {q_value:.2g} after Benjamini-Hochberg over {tested} slices tried, weighted by number of conditions."
 )
 INCOMPLETE_MESSAGE = (
     "The slice search ran out of its {budget:g} s budget after counting {tables} column combinations "
     "({tested} slices tested): slices among the rest were not searched (raise search_budget_s or min_support)."
 )
 SLICE_CONFIDENCE_MESSAGE = (
-    "Its own probabilities expected {expected_error:.1%} errors there (recalibrated to the overall "
-    "error): it is confidently wrong, {confidence_ratio:.2f}x beyond its confidence "
+    "Its own probabilities expected {expected_error:.1%} errors there (recalibrated on the other "
+    "rows): it is confidently wrong, {confidence_ratio:.2f}x beyond its confidence "
     "(p = {confidence_q:.2g} after Benjamini-Hochberg)."
 )
 
@@ -113,6 +121,11 @@ _POLISHED_PER_REPORTED = 4
 _POLISH_ROWS = 20_000_000
 # No slice is judged on fewer rows than this, whatever fraction min_support gives.
 _MIN_SLICE_ROWS = 30
+# Platt scaling of the model's stated error probabilities: bins of their log-odds, and how
+# close to 0 or 1 a stated probability is taken at face value.
+_PLATT_BINS = 1024
+_PLATT_CLIP = 1e-6
+_NEWTON_STEPS = 50
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,8 +146,14 @@ class SliceBias(Probe):
     ``ratio_threshold`` (0.8: the four-fifths rule of adverse impact) and its
     difference at least ``difference_threshold`` (0.05, so a 1% vs 2% FPR is not
     flagged on its ratio alone), *and* significant: the worst-vs-best two-proportion
-    test, Bonferroni over the pairs of groups and Holm over all the gaps tested,
-    below ``significance``. Equalized odds is reported, not flagged: its finding
+    test, Bonferroni over the pairs of groups and Holm over all the gaps tested
+    (every rate of every sensitive column and intersection), below
+    ``significance``. Medium or high severity takes stronger evidence, below
+    ``strong_significance`` (0.01); between the two the gap is a low finding,
+    worth a look. The gaps are tested a handful of times per audit and the
+    groups' own rates are noisy: at 0.05, a large-looking gap on a model that
+    treats the groups alike would fail one audit in twenty on this test alone,
+    before any other probe has spoken. Equalized odds is reported, not flagged: its finding
     is the FPR or FNR gap behind it, which says which error it is. Whether a
     false positive is punitive or a false negative denies an assistive outcome
     depends on what the positive class means: ``positive_outcome`` says it
@@ -147,28 +166,43 @@ class SliceBias(Probe):
     **Discovered slices.** A SliceLine search (Sagadeeva & Boehm, 2021) over
     conjunctions of up to ``max_conditions`` conditions on distinct columns:
     category values (the ``max_levels`` most frequent), numeric ranges cut at
-    ``numeric_bins`` quantiles (``<``, ``>=``, ``between``) and nulls. It returns
-    the exact top slices by SliceLine's score (``error_weight`` 0.95 as in the
-    paper: error first, size second) among those with at least ``min_support``
-    of the rows (1%, and never fewer than 30: a smaller slice is rarely worth a
-    fix, and a larger floor prunes the search), and the most significant slices
-    every condition of which matters. Every slice it evaluates is tested against
-    the rest (a binomial tail for classification errors, a z-test for absolute
-    errors), corrected by Benjamini-Hochberg over all of them. The candidates are
-    then shrunk to minimal reproducers: a condition stays only if the rows it
-    shuts out are significantly better off (Fisher's test, Bonferroni over the
+    ``numeric_bins`` quantiles (``<``, ``>=``, ``between``) and nulls, among
+    those with at least ``min_support`` of the rows (1%, and never fewer than
+    30: a smaller slice is rarely worth a fix, and a larger floor prunes the
+    search). Every slice it evaluates is tested against the rest (a binomial
+    tail for classification errors, a z-test for absolute errors), corrected by
+    Benjamini-Hochberg over all of them, weighted so that each number of
+    conditions gets an equal share of the error budget (there are hundreds of
+    one-condition slices, tens of thousands of pairs, millions of triples: a
+    sharp pair should not need the evidence of one picked out of millions).
+    The candidates are the exact top slices by SliceLine's score
+    (``error_weight`` 0.95 as in the paper: error first, size second) and the
+    likeliest findings: slices erring at least ``min_error_ratio`` times the
+    overall error, every condition of which matters, by their evidence. The
+    score is no filter for those: it discounts a slice of 5% of the rows by
+    more than its error doubling gains. The candidates are then shrunk to
+    minimal reproducers, as hypothesis shrinks a failing example, a step taken
+    only if a finding stays a finding: a condition goes if the rows it shuts
+    out are not significantly better off (Fisher's test, Bonferroni over the
     conditions searched); a ``<`` / ``>=`` cut moves to where the slice's excess
-    error is most significant; a broad slice whose excess sits in a narrower core
-    is replaced by the core; slices that share most rows are one problem. The
-    ``top_k`` best by score are reported; one is a finding when significant (as
-    searched and as shrunk) and its error at least ``min_error_ratio`` times the
-    overall error (1.5). With labels only, a hard region (errors near the decision
-    boundary) cannot be told from a weak one. With probabilities it can: the slice
-    must also err ``min_error_ratio`` times more than the model's own
-    probabilities expect there (recalibrated to the overall error), tested on
-    every slice searched and corrected the same way, so a sound model that knows
-    where it is unsure stays quiet. A search cut short by ``search_budget_s``
-    says so.
+    error is most significant; a broad slice whose excess sits in a narrower
+    core is replaced by the core. A slice is a finding when its error is at
+    least ``min_error_ratio`` times the overall error (1.5) and significant
+    both as shrunk and as a slice the search itself tested (the one it found,
+    or the shrunk one with its cuts put back on the search's grid): the
+    correction covers those. With labels only, a hard region (errors near the
+    decision boundary) cannot be told from a weak one. With probabilities it
+    can: the slice must also err ``min_error_ratio`` times more than the model's
+    own probabilities expect there, tested on every slice searched and
+    corrected the same way, so a sound model that knows where it is unsure
+    stays quiet. Those probabilities are first recalibrated (Platt scaling, on
+    the rows outside the slice judged): few models are calibrated as they
+    come, and taken at its word an overconfident model errs "beyond its
+    confidence" on every group of its confident rows. Findings are judged
+    before slices sharing most rows are merged into one problem, so a broad
+    slice that is no finding never hides one inside it; the ``top_k``
+    reported are the findings, strongest evidence first, then the rest by
+    score. A search cut short by ``search_budget_s`` says so.
     """
 
     name: ClassVar[str] = "slice_bias"
@@ -180,6 +214,7 @@ class SliceBias(Probe):
     ratio_threshold: float = 0.8
     difference_threshold: float = 0.05
     significance: float = 0.05
+    strong_significance: float = 0.01
     n_bootstrap: int = 1000
     age_bands: tuple[float, ...] = (25, 35, 45, 55, 65)
     sensitive_bins: int = 4
@@ -199,6 +234,10 @@ class SliceBias(Probe):
         require(0 < self.ratio_threshold <= 1, "ratio_threshold must be in (0, 1]")
         require(0 <= self.difference_threshold < 1, "difference_threshold must be in [0, 1)")
         require(0 < self.significance < 0.5, "significance must be in (0, 0.5)")
+        require(
+            0 < self.strong_significance <= self.significance,
+            "strong_significance must be in (0, significance]",
+        )
         require(int(self.n_bootstrap) >= 100, "n_bootstrap must be at least 100")
         require(
             all(np.isfinite(b) for b in self.age_bands) and list(self.age_bands) == sorted(set(self.age_bands)),
@@ -268,7 +307,8 @@ class SliceBias(Probe):
                 d.name == "mae" or d.difference >= self.difference_threshold
             )
             significant = p_adj < self.significance
-            entry.update(p_adjusted=float(p_adj), large=bool(large), significant=bool(significant))
+            entry.update(p_adjusted=float(p_adj), large=bool(large), significant=bool(significant),
+                         strong=bool(p_adj < self.strong_significance))
             reported.append(entry)
             if large and significant:
                 findings.append(self._disparity_finding(d, float(p_adj), len(judged), outcome, level))
@@ -351,6 +391,11 @@ class SliceBias(Probe):
         if error_kind in ("favourable", "lenient"):
             # The error favours the group it falls on; the harm is to the others, and indirect.
             severity = Severity.MEDIUM if severity is Severity.HIGH else Severity.LOW
+        if p_adjusted >= self.strong_significance:
+            severity = Severity.LOW
+            message += " " + WEAK_EVIDENCE_MESSAGE.format(
+                p_adjusted=p_adjusted, strong_significance=self.strong_significance
+            )
         return Finding(
             code=_CODES[d.name],
             severity=severity,
@@ -360,6 +405,7 @@ class SliceBias(Probe):
             metrics=dict(
                 d.to_dict(),
                 p_adjusted=p_adjusted,
+                strong_significance=self.strong_significance,
                 ratio_threshold=self.ratio_threshold,
                 difference_threshold=self.difference_threshold,
                 error_kind=error_kind,
@@ -387,86 +433,50 @@ class SliceBias(Probe):
             k=max(100, 20 * int(self.top_k)),
             deadline_s=budget,
             expected=outcome.recalibrated,
+            min_error_ratio=self.min_error_ratio,
         )
-        overall = found.mean_error
-        zero_one = outcome.task != "regression"
-
-        def slice_score(size: np.ndarray, errors: np.ndarray) -> np.ndarray:
-            return _sliceline.score(size, errors, n=n, mean=overall, error_weight=self.error_weight)
-
         # The search chose each condition among all of them, so the evidence that a condition
         # matters must clear a level corrected for that many choices (Bonferroni).
         keep_level = self.significance / max(1, sum(len(c.conditions) for c in columns))
-        kept = self._distinct_slices(found, columns, outcome.error, zero_one, keep_level, min_rows)
-        total, var = float(outcome.error.sum()), float(outcome.error.var())
+        judge = _Judge(found, outcome, columns, significance=self.significance, min_error_ratio=self.min_error_ratio)
+        kept = self._distinct_slices(found, columns, outcome, keep_level, min_rows, judge)
         reported: list[dict[str, Any]] = []
-        for f, raw, pieces, mask in kept[: self.top_k]:
-            conds = tuple(p.condition for p in pieces)
-            size = int(mask.sum())
-            error_sum = float(outcome.error[mask].sum())
-            p_value = float(
-                _sliceline.p_values(
-                    np.array([size]), np.array([error_sum]), n=n, total=total, var=var, zero_one=zero_one
-                )[0]
-            )
-            # The search tested the slice as it found it; shrinking it chose among more cuts. The
-            # slice must be significant both ways, so the larger adjusted p-value is the one reported.
-            q = max(found.adjust(f.p_value), found.adjust(p_value))
-            error = error_sum / size
-            ratio = error / overall if overall > 0 else float("inf")
-            significant = q < self.significance and ratio >= self.min_error_ratio
-            confidence = outcome.beyond_confidence(mask)
-            if confidence is not None:
-                # With probabilities, a slice the model knows is hard (it errs about as often as
-                # its own probabilities say) is reported, not flagged: noise near the decision
-                # boundary is not a weakness a fix can remove. This second test ran on every
-                # slice the search tried too, so it is corrected the same way.
-                confidence["confidence_q"] = max(
-                    found.adjust(outcome.confidence_p(raw), confidence=True),
-                    found.adjust(confidence["confidence_p"], confidence=True),
-                )
-                significant = significant and (
-                    confidence["confidence_ratio"] >= self.min_error_ratio
-                    and confidence["confidence_q"] < self.significance
-                )
+        for candidate in kept[: self.top_k]:
+            conds = tuple(p.condition for p in candidate.pieces)
+            judged = judge.entry(candidate.found, candidate.pieces, candidate.mask)
+            order = ("support", "share", "error", "overall_error", "error_ratio")
             entry = {
                 "slice": [c.to_dict() for c in conds],
-                "support": size,
-                "share": size / n,
-                "error": error,
-                "overall_error": overall,
-                "error_ratio": ratio,
-                "score": float(slice_score(np.array([size]), np.array([error_sum]))[0]),
-                "p_value": p_value,
-                "q_value": q,
-                **(confidence or {}),
-                "significant": bool(significant),
+                **{k: judged.pop(k) for k in order},
+                "score": candidate.score,
+                **{k: v for k, v in judged.items() if k != "significant"},
+                "significant": judged["significant"],
             }
             reported.append(entry)
-            if significant:
+            if entry["significant"]:
                 template = SLICE_MESSAGE_REGRESSION if outcome.task == "regression" else SLICE_MESSAGE
                 message = template.format(
-                    error=error,
-                    support=size,
+                    error=entry["error"],
+                    support=entry["support"],
                     where=" and ".join(c.describe() for c in conds),
-                    share=size / n,
-                    overall=overall,
-                    error_ratio=ratio,
+                    share=entry["share"],
+                    overall=entry["overall_error"],
+                    error_ratio=entry["error_ratio"],
                     min_error_ratio=self.min_error_ratio,
-                    q_value=q,
+                    q_value=entry["q_value"],
                     tested=found.tested,
                 )
-                if confidence is not None:
-                    message += " " + SLICE_CONFIDENCE_MESSAGE.format(**confidence)
+                if "confidence_q" in entry:
+                    message += " " + SLICE_CONFIDENCE_MESSAGE.format(**entry)
                 findings.append(
                     Finding(
                         code="underperforming_slice",
-                        severity=Severity.HIGH if ratio >= _HIGH_ERROR_RATIO else Severity.MEDIUM,
+                        severity=Severity.HIGH if entry["error_ratio"] >= _HIGH_ERROR_RATIO else Severity.MEDIUM,
                         message=message,
                         features=tuple(dict.fromkeys(c.feature for c in conds)),
                         slice=conds,
                         metrics={k: v for k, v in entry.items() if k != "slice"},
-                        examples=tuple(data.frame.index[mask][:3].tolist()),
+                        examples=tuple(data.frame.index[candidate.mask][:3].tolist()),
                     )
                 )
         metrics["slices"] = reported
@@ -488,9 +498,10 @@ class SliceBias(Probe):
             "min_support_rows": min_rows,
             "max_conditions": int(self.max_conditions),
             "slices_tested": found.tested,
+            "slices_tested_by_conditions": list(found.tested_by_conditions),
             "tables_counted": found.tables,
             "complete": found.complete,
-            "overall_error": overall,
+            "overall_error": found.mean_error,
             # No timing here: metrics must be the same on every run (durations live in duration_s).
         }
 
@@ -498,19 +509,24 @@ class SliceBias(Probe):
         self,
         found: _sliceline.Search,
         columns: list[_sliceline.Column],
-        error: np.ndarray,
-        zero_one: bool,
+        outcome: _Outcome,
         level: float,
         min_rows: int,
-    ) -> list[tuple[_sliceline.Found, np.ndarray, list[_shrink.Piece], np.ndarray]]:
-        """The searched slices, shrunk, one per problem, best score first.
+        judge: _Judge,
+    ) -> list[_Candidate]:
+        """The searched slices, shrunk, one per problem: findings first, strongest evidence
+        first, then the rest by score.
 
-        Candidates alternate between the best by score and the most significant: a
+        Candidates alternate between the best by score and the likeliest findings: a
         small slice that explains a larger one's excess error ranks low by score.
         Near-copies (most rows shared) are dropped before shrinking, which costs a
         few passes over the rows each. A shrunk slice whose excess error sits in a
-        core one condition narrower is replaced by that core, shrunk in turn.
+        core one condition narrower is replaced by that core, shrunk in turn. Every
+        shrunk slice is judged before any is dropped as a copy of another, so that a
+        broad slice that is no finding never stands in for a finding inside it.
         """
+        error = outcome.error
+        zero_one = outcome.task != "regression"
         n = len(error)
         by_name = {c.name: c for c in columns}
         cache: dict[tuple[int, int], np.ndarray] = {}
@@ -521,8 +537,9 @@ class SliceBias(Probe):
             return cache[(c, j)]
 
         seen: set[tuple[tuple[int, ...], tuple[int, ...]]] = set()
+        shrunk_seen: set[tuple[Any, ...]] = set()
         raw_masks: list[np.ndarray] = []
-        kept: list[tuple[_sliceline.Found, np.ndarray, list[_shrink.Piece], np.ndarray]] = []
+        candidates: list[_Candidate] = []
         # Shrinking costs a few passes over the rows: all candidates on small data, fewer on large.
         budget = max(_POLISHED_PER_REPORTED * int(self.top_k), _POLISH_ROWS // n)
         for f in _interleave(found.top, found.most_significant):
@@ -537,29 +554,197 @@ class SliceBias(Probe):
                 continue
             raw_masks.append(raw)
             budget -= 1
-            pieces = _shrink.shrink(pieces, by_name, error, zero_one=zero_one, level=level, min_rows=min_rows)
+            fails = judge.fails(f)
+            pieces = _shrink.shrink(
+                pieces, by_name, error, zero_one=zero_one, level=level, min_rows=min_rows, fails=fails
+            )
             for _ in range(int(self.max_conditions)):
                 narrowed = _shrink.core(
                     pieces, columns, error, zero_one=zero_one, level=level, min_rows=min_rows,
-                    max_conditions=int(self.max_conditions),
+                    max_conditions=int(self.max_conditions), fails=fails,
                 )
                 if narrowed is None:
                     break
-                pieces = _shrink.shrink(narrowed, by_name, error, zero_one=zero_one, level=level, min_rows=min_rows)
+                pieces = _shrink.shrink(
+                    narrowed, by_name, error, zero_one=zero_one, level=level, min_rows=min_rows, fails=fails
+                )
+            key = tuple(sorted((p.condition.feature, p.condition.op, repr(p.condition.value)) for p in pieces))
+            if key in shrunk_seen:
+                continue  # shrunk to a slice already judged
+            shrunk_seen.add(key)
             mask = _shrink.rows_of(pieces, n)
-            relations = [_shrink.relation(mask, m, error, zero_one=zero_one, level=level) for *_, m in kept]
+            significant, evidence = judge.verdict(f, pieces, mask)
+            score = float(_sliceline.score(mask.sum(), error[mask].sum(), n=n, mean=found.mean_error,
+                                           error_weight=self.error_weight))
+            candidates.append(_Candidate(f, tuple(pieces), mask, significant, evidence, score))
+
+        candidates.sort(key=lambda c: (not c.significant, c.evidence if c.significant else 0.0, -c.score))
+        kept: list[_Candidate] = []
+        for c in candidates:
+            relations = [_shrink.relation(c.mask, k.mask, error, zero_one=zero_one, level=level) for k in kept]
             if "duplicate" in relations:
                 continue
+            if any(r == "replaces" and k.significant and not c.significant for k, r in zip(kept, relations)):
+                continue  # a core that is no finding does not replace the finding around it
             kept = [k for k, r in zip(kept, relations) if r != "replaces"]
-            kept.append((f, raw, pieces, mask))
-        mean = error.mean()
+            kept.append(c)
+        return kept
 
-        def by_score(k: tuple[_sliceline.Found, np.ndarray, list[_shrink.Piece], np.ndarray]) -> float:
-            mask = k[3]
-            value = _sliceline.score(mask.sum(), error[mask].sum(), n=n, mean=mean, error_weight=self.error_weight)
-            return -float(value)
 
-        return sorted(kept, key=by_score)
+@dataclass(frozen=True)
+class _Candidate:
+    """A searched slice shrunk to its reproducer, with the verdict on it."""
+
+    found: _sliceline.Found  # the slice the search tested, before shrinking
+    pieces: tuple[_shrink.Piece, ...]
+    mask: np.ndarray
+    significant: bool
+    evidence: float  # the adjusted p-value a finding rests on (1.0 when it is none)
+    score: float
+
+
+class _Judge:
+    """Whether a shrunk slice is a finding, and the numbers it is judged on.
+
+    The search tested slices on its own grid of conditions, and its correction
+    covers those alone; shrinking moved cuts to values the search never tried.
+    So a finding rests on two things, both significant after the correction: the
+    shrunk slice itself, and a slice the search tested that is the same problem,
+    whichever has the most evidence: the one the search found, or the shrunk
+    slice with each moved cut put back on the grid just below or above it. With
+    probabilities, one grid slice must pass both tests (error above the rest,
+    and above what the model expects there).
+    """
+
+    def __init__(
+        self,
+        found: _sliceline.Search,
+        outcome: _Outcome,
+        columns: list[_sliceline.Column],
+        *,
+        significance: float,
+        min_error_ratio: float,
+    ) -> None:
+        self.found = found
+        self.outcome = outcome
+        self.columns = columns
+        self.by_name = {c.name: c for c in columns}
+        self.alpha = significance
+        self.min_ratio = min_error_ratio
+        self.error = outcome.error
+        self.n = len(outcome.error)
+        self.total = float(outcome.error.sum())
+        self.var = float(outcome.error.var())
+        self.zero_one = outcome.task != "regression"
+
+    def _p(self, mask: np.ndarray) -> tuple[int, float, float]:
+        size, errors = int(mask.sum()), float(self.error[mask].sum())
+        p = _sliceline.p_values(
+            np.array([size]), np.array([errors]), n=self.n, total=self.total, var=self.var, zero_one=self.zero_one
+        )[0]
+        return size, errors, float(p)
+
+    def _grid_twins(self, f: _sliceline.Found, pieces: tuple[_shrink.Piece, ...] | list[_shrink.Piece]):
+        """The slices the search tested that stand for this one: as found, and as shrunk put on the grid."""
+        raw = [_shrink.Piece(self.columns[c].conditions[j], self.columns[c].rows(j))
+               for c, j in zip(f.columns, f.conditions)]
+        yield raw
+        yield from _shrink.on_grid(pieces, self.by_name)
+
+    def _tested(self, mask: np.ndarray) -> bool:
+        size = int(mask.sum())
+        return self.found.min_rows <= size < self.n
+
+    def fails(self, f: _sliceline.Found) -> Callable[[Sequence[_shrink.Piece]], bool]:
+        """Whether a slice shrunk from ``f`` is a finding (remembered: shrinking asks again)."""
+        memo: dict[tuple[Any, ...], bool] = {}
+
+        def fails(pieces: Sequence[_shrink.Piece]) -> bool:
+            key = tuple(sorted((p.condition.feature, p.condition.op, repr(p.condition.value)) for p in pieces))
+            if key not in memo:
+                memo[key] = self.verdict(f, pieces, _shrink.rows_of(pieces, self.n))[0]
+            return memo[key]
+
+        return fails
+
+    def verdict(self, f: _sliceline.Found, pieces, mask: np.ndarray) -> tuple[bool, float]:
+        """(finding or not, the adjusted p-value it rests on), stopping as soon as it is decided."""
+        entry = self._judge(f, pieces, mask, thorough=False)
+        return entry["significant"], (entry["evidence"] if entry["significant"] else 1.0)
+
+    def entry(self, f: _sliceline.Found, pieces, mask: np.ndarray) -> dict[str, Any]:
+        """Every number of the verdict, for the report."""
+        entry = self._judge(f, pieces, mask, thorough=True)
+        del entry["evidence"]
+        return entry
+
+    def _judge(self, f: _sliceline.Found, pieces, mask: np.ndarray, *, thorough: bool) -> dict[str, Any]:
+        found, alpha, c = self.found, self.alpha, len(pieces)
+        size, errors, p = self._p(mask)
+        overall = found.mean_error
+        error = errors / size
+        ratio = error / overall if overall > 0 else float("inf")
+        entry: dict[str, Any] = {
+            "support": size,
+            "share": size / self.n,
+            "error": error,
+            "overall_error": overall,
+            "error_ratio": ratio,
+            "p_value": p,
+            "q_value": 1.0,
+            "significant": False,
+            "evidence": 1.0,
+        }
+        q_self = found.adjust(p, conditions=c)
+        entry["q_value"] = q_self
+        hopeless = ratio < self.min_ratio or q_self >= alpha
+        if hopeless and not thorough:
+            return entry
+        confidence = None
+        cq_self = 0.0
+        if self.outcome.calibration is not None:
+            rates = self.outcome.expected_errors(mask)
+            expected = float(rates.sum())
+            conf_ratio = errors / expected if expected > 0 else float("inf")
+            confidence = {"expected_error": expected / size, "confidence_ratio": conf_ratio,
+                          "confidence_p": 1.0, "confidence_q": 1.0}
+            entry.update(confidence)
+            hopeless = hopeless or conf_ratio < self.min_ratio
+            if hopeless and not thorough:
+                return entry
+            cp = self.outcome.confidence_p(mask, rates)
+            cq_self = found.adjust(cp, conditions=c, confidence=True)
+            confidence.update(confidence_p=cp, confidence_q=cq_self)
+            entry.update(confidence)
+            hopeless = hopeless or cq_self >= alpha
+            if hopeless and not thorough:
+                return entry
+        # The best grid slice that stands for this one: the smallest of its adjusted p-values'
+        # maximum (with probabilities, one slice must pass both tests).
+        best = (float("inf"), 1.0, 1.0)
+        seen: set[bytes] = set()
+        for twin in self._grid_twins(f, pieces):
+            twin_mask = _shrink.rows_of(twin, self.n)
+            key = np.packbits(twin_mask).tobytes()
+            if key in seen or not self._tested(twin_mask):
+                continue
+            seen.add(key)
+            twin_p = self._p(twin_mask)[2]
+            q = found.adjust(twin_p, conditions=len(twin))
+            cq = 0.0
+            if confidence is not None:
+                if q >= min(alpha, best[0]) and not thorough:
+                    continue  # cannot beat what is already known
+                cq = found.adjust(self.outcome.confidence_p(twin_mask), conditions=len(twin), confidence=True)
+            if max(q, cq) < best[0]:
+                best = (max(q, cq), q, cq)
+        entry["q_value"] = max(q_self, best[1])
+        if confidence is not None:
+            entry["confidence_q"] = max(cq_self, best[2])
+        significant = not hopeless and best[0] < alpha
+        entry["significant"] = bool(significant)
+        entry["evidence"] = max(q_self, cq_self, best[0])
+        return entry
 
 
 @dataclass(frozen=True)
@@ -575,38 +760,44 @@ class _Outcome:
     positive: Any
     expected: np.ndarray | None = None  # per row, 1 - the probability the model gave its own label
 
-    @property
+    @functools.cached_property
+    def calibration(self) -> _Calibration | None:
+        """The model's stated error probabilities, recalibrated (see ``_Calibration``).
+
+        A binary model's probability of the positive class is what is calibrated
+        (Platt's own use), whatever threshold turns it into labels: a model deciding
+        at 0.25 states errors up to 0.75 on its positive calls and below 0.25 on its
+        negative ones, and one curve through both would misjudge a slice rich in
+        either. Other models: whether the label is wrong, against the probability
+        that it is.
+        """
+        if self.expected is None or self.error.sum() <= 0 or self.error.sum() >= len(self.error):
+            return None
+        if self.task == "binary":
+            positive = self.y_pred == 1
+            return _Calibration(np.where(positive, 1 - self.expected, self.expected), self.y_true, flip=positive)
+        return _Calibration(self.expected, self.error)
+
+    @functools.cached_property
     def recalibrated(self) -> np.ndarray | None:
-        """Each row's error probability by the model's own account, scaled so that they add
-        up to the observed errors: a model over- or under-confident everywhere is judged
-        on where it is *more* wrong than its confidence, not on its calibration."""
-        if self.expected is None or self.expected.sum() <= 0:
-            return None
-        return np.clip(self.expected * (self.error.sum() / self.expected.sum()), 0.0, 1.0)
+        """Each row's error probability by the model's own account, recalibrated on all audit rows."""
+        return None if self.calibration is None else self.calibration.rates()
 
-    def beyond_confidence(self, mask: np.ndarray) -> dict[str, float] | None:
-        """How far the slice's errors exceed what the model's probabilities expect there."""
-        recalibrated = self.recalibrated
-        if recalibrated is None:
-            return None
-        observed, expected = float(self.error[mask].sum()), float(recalibrated[mask].sum())
-        size = int(mask.sum())
-        return {
-            "expected_error": expected / size,
-            "confidence_ratio": observed / expected if expected > 0 else float("inf"),
-            "confidence_p": self.confidence_p(mask),
-        }
+    def expected_errors(self, mask: np.ndarray) -> np.ndarray:
+        """The error probabilities of the slice's rows, as calibrated on the other rows."""
+        assert self.calibration is not None
+        return self.calibration.rates(outside=mask)
 
-    def confidence_p(self, mask: np.ndarray) -> float:
-        """The exact one-sided p-value that the slice errs more often than its rows' own
-        (recalibrated) error probabilities say: the search's binomial bound, sharpened."""
-        recalibrated = self.recalibrated
-        assert recalibrated is not None
-        observed, expected = self.error[mask].sum(), recalibrated[mask]
+    def confidence_p(self, mask: np.ndarray, expected: np.ndarray | None = None) -> float:
+        """The exact one-sided p-value that the slice errs more often than its rows'
+        error probabilities (``expected_errors``) say. The binomial at their mean rate
+        stands in for the exact tail where it is decisive already."""
+        expected = self.expected_errors(mask) if expected is None else expected
+        observed = self.error[mask].sum()
         bound = float(_sliceline.confidence_p_values(np.array([len(expected)]), np.array([observed]),
                                                       np.array([expected.sum()]))[0])
         if bound < 1e-15:
-            return bound  # decisive already; the exact tail is no more precise down there
+            return bound  # the exact tail is no more precise down there
         return _sliceline.poisson_binomial_sf(int(observed), expected)
 
     @classmethod
@@ -646,6 +837,98 @@ def _expected_error(predictions: Predictions, labels: np.ndarray) -> np.ndarray 
     if (column < 0).any() or not np.isfinite(proba).all():
         return None
     return 1.0 - proba[np.arange(len(labels)), column]
+
+
+class _Calibration:
+    """Platt scaling of a model's stated probabilities against what happened.
+
+    The observed 0/1 outcomes (the positive class, or an error) are regressed
+    (logistic) on the log-odds of the stated probabilities; a row's error
+    probability is the calibrated one, or one minus it where ``flip`` says the
+    row's label is the outcome itself. Models are rarely calibrated as they come: a boosted model fitted on a
+    few thousand rows errs on about 9% of the rows it gives 1% to. Taken at its
+    word, every group of its confident rows errs "beyond its confidence", and a
+    slice search finds dozens; Platt's two parameters absorb over- or
+    under-confidence everywhere, so a slice is judged on where the model is
+    *more* wrong than its calibrated confidence says.
+
+    A slice is judged against the calibration fitted on the other rows: its own
+    errors do not set the standard it is held to. Fitted on every row, a slice's
+    excess errors pull the calibration towards themselves, and the more so the
+    more confidently wrong they are (a flipped 0.95 is a point of great leverage
+    in log-odds): the very slices worth finding would set their own bar. The rows
+    are pooled into quantile bins of the stated log-odds, so a fit sees one
+    weighted point per bin (a million rows cost what a thousand do), and leaving
+    a slice out only takes its rows from their bins. The two parameters are
+    found by Newton's method on the binned log-likelihood, each leave-out fit
+    starting from the fit on every row: shrinking asks for hundreds of them, and
+    a scikit-learn fit costs milliseconds of input checks per call (the tests
+    check the fit against scikit-learn's).
+    """
+
+    def __init__(self, stated: np.ndarray, outcome: np.ndarray, flip: np.ndarray | None = None) -> None:
+        self.z = logit(np.clip(stated, _PLATT_CLIP, 1 - _PLATT_CLIP))
+        self.flip = np.zeros(len(self.z), dtype=bool) if flip is None else flip
+        # bins of the stated log-odds, apart for flipped and other rows
+        edges = np.unique(np.quantile(self.z, np.linspace(0, 1, _PLATT_BINS + 1)[1:-1]))
+        self.cells = 2 * (len(edges) + 1)
+        self.cell = 2 * np.searchsorted(edges, self.z, side="right") + self.flip
+        self.outcome = outcome.astype(float)
+        self.count = np.bincount(self.cell, minlength=self.cells).astype(float)
+        self.sum_z = np.bincount(self.cell, weights=self.z, minlength=self.cells)
+        self.hits = np.bincount(self.cell, weights=self.outcome, minlength=self.cells)
+        self.params = self.fit(self.count, self.sum_z, self.hits)
+
+    def fit(self, count: np.ndarray, sum_z: np.ndarray, hits: np.ndarray) -> np.ndarray:
+        """Platt's (intercept, slope) by maximum likelihood on the bins; a flat rate when
+        only one outcome is left."""
+        used = count > 0.5
+        n, h = count[used], hits[used]
+        x = sum_z[used] / n
+        rate = h.sum() / n.sum()
+        if rate <= 0 or rate >= 1:
+            return np.array([logit(np.clip(rate, _PLATT_CLIP, 1 - _PLATT_CLIP)), 0.0])
+        theta = getattr(self, "params", None)
+        theta = np.array([logit(rate), 0.0]) if theta is None else theta.copy()
+
+        def loglik(t: np.ndarray) -> float:
+            eta = t[0] + t[1] * x
+            return float(np.sum(h * eta - n * np.logaddexp(0.0, eta)))
+
+        current = loglik(theta)
+        for _ in range(_NEWTON_STEPS):
+            mu = expit(theta[0] + theta[1] * x)
+            residual, weight = h - n * mu, n * mu * (1 - mu)
+            gradient = np.array([residual.sum(), (residual * x).sum()])
+            hessian = np.array([[weight.sum(), (weight * x).sum()], [(weight * x).sum(), (weight * x * x).sum()]])
+            step = np.linalg.lstsq(hessian, gradient, rcond=None)[0]
+            scale = 1.0
+            while scale > 1e-6:  # halve the step until the likelihood does not drop
+                trial = theta + scale * step
+                value = loglik(trial)
+                if value >= current - 1e-12:
+                    break
+                scale /= 2
+            theta, current = trial, value
+            if np.max(np.abs(scale * step)) < 1e-10:
+                break
+        return theta
+
+    def rates(self, *, outside: np.ndarray | None = None) -> np.ndarray:
+        """Calibrated error probabilities: of every row, or of the rows of ``outside``
+        as calibrated on the rest."""
+        if outside is None:
+            theta, z, flip = self.params, self.z, self.flip
+        else:
+            cell = self.cell[outside]
+            theta = self.fit(
+                self.count - np.bincount(cell, minlength=self.cells),
+                self.sum_z - np.bincount(cell, weights=self.z[outside], minlength=self.cells),
+                self.hits - np.bincount(cell, weights=self.outcome[outside], minlength=self.cells),
+            )
+            z, flip = self.z[outside], self.flip[outside]
+        q = expit(theta[0] + theta[1] * z)
+        return np.where(flip, 1 - q, q)
 
 
 def _interleave(*ranked: tuple[_sliceline.Found, ...]) -> list[_sliceline.Found]:
