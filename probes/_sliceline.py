@@ -24,18 +24,21 @@ Every slice with enough support that the search evaluates gets a one-sided
 p-value that its error is higher than the rest's (the binomial tail at the
 overall error rate for 0/1 errors, a two-sample z-test for absolute errors)
 and, when the model gave probabilities, one that it errs more than the model
-itself expects there; the smallest of each are kept so that the reported
-slices can be corrected by Benjamini-Hochberg over all of them.
+itself expects there; the search counts them, so that a reported slice can be
+corrected for all of them.
 
-The correction is weighted by the number of conditions (Genovese, Roeder &
-Wasserman, 2006): each number of conditions searched gets an equal share of
-the error budget, spread over the slices tested with that many. There are a
-few hundred one-condition slices, tens of thousands of pairs and millions of
-triples; unweighted, the triples would set the bar for all, and a sharp
-two-condition slice of a hundred rows would need the evidence of one picked
-out of millions. Weighted, it competes with the pairs, and the triples keep
-their own third. The weights average one over the slices tested, as the
-weighted procedure requires.
+The correction is Bonferroni's, weighted by the number of conditions: each
+number of conditions searched gets an equal share of the error budget, spread
+over the slices tested with that many (weight m / (L * m_c), averaging one).
+There are a few hundred one-condition slices, tens of thousands of pairs and
+millions of triples; unweighted, the triples would set the bar for all, and a
+sharp two-condition slice of a hundred rows would need the evidence of one
+picked out of millions. It controls the chance of any false slice, not the
+false share among the significant ones (Benjamini-Hochberg): the slices
+overlap massively, so one real problem makes thousands of its near-copies
+significant, and a false-discovery budget that grows with them would let a
+real problem vouch for a false one beside it, which is then reported as a
+problem of its own.
 
 Besides the top-k by score, the search keeps the slices with the most
 evidence of being a finding: an error at least ``min_error_ratio`` times the
@@ -51,7 +54,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from itertools import combinations
 from typing import Any
 
@@ -80,9 +83,6 @@ _FINE_CUTS = 512
 # A condition "matters" to a slice, for the list of most significant candidates, when the
 # slice's error beats the rows the condition shuts out by this many standard errors.
 _NEEDED_Z = 3.0
-# p-values kept for the Benjamini-Hochberg ranks: every reported slice ranks among them or
-# gets a conservative rank (the number kept), so more would only sharpen large p-values.
-_KEEP_P = 4096
 
 
 # -- columns as codes and conditions --------------------------------------------
@@ -253,7 +253,7 @@ class Found:
 
 @dataclass(frozen=True)
 class Search:
-    """The exact top-k slices by score, and what their significance is judged against."""
+    """The exact top-k slices by score, the likeliest findings, and how many slices were tested."""
 
     top: tuple[Found, ...]         # by score, best first
     most_significant: tuple[Found, ...]  # the likeliest findings, by weighted evidence, strongest first
@@ -262,13 +262,11 @@ class Search:
     complete: bool                 # False when the time budget ran out before the lattice did
     mean_error: float
     min_rows: int
-    smallest_p: np.ndarray         # the smallest weighted p-values (p / weight) of the tested slices, sorted
-    smallest_confidence_p: np.ndarray = field(default_factory=lambda: np.empty(0))
     # Slices tested with 1, 2, 3 conditions; empty: every slice weighs the same.
     tested_by_conditions: tuple[int, ...] = ()
 
     def weight(self, conditions: int | None) -> float:
-        """The Benjamini-Hochberg weight of a slice with this many conditions.
+        """The Bonferroni weight of a slice with this many conditions.
 
         Each number of conditions tested gets an equal share of the error
         budget: weight m / (L * m_c) for m slices tested in all, m_c of them
@@ -284,25 +282,11 @@ class Search:
             return min(sum(used) / (len(used) * c) for c in used) if used else 1.0
         return sum(used) / (len(used) * counts[conditions - 1])
 
-    def adjust(self, p: float, *, conditions: int | None = None, confidence: bool = False) -> float:
-        """Weighted Benjamini-Hochberg adjusted p-value of a slice with this many conditions.
-
-        The adjusted value of the i-th smallest weighted p-value p'_(i) = p / w is
-        min over j >= i of p'_(j) * m / j (Genovese, Roeder & Wasserman, 2006).
-        Only the smallest are kept; a p-value beyond them gets the rank of the last
-        one kept, which can only overstate its adjusted value. A slice polished
-        after the search is ranked among them the same way. With ``confidence``,
-        the same over the tests against the model's expected errors.
-        """
-        m = max(self.tested, 1)
-        kept = self.smallest_confidence_p if confidence else self.smallest_p
-        p = p / self.weight(conditions)
-        r = max(1, int(np.searchsorted(kept, p, side="right")))
-        q = p * m / r
-        if r < len(kept):
-            # the step-up over the larger kept p-values (ranks above r)
-            q = min(q, float(np.min(kept[r:] * m / np.arange(r + 1, len(kept) + 1))))
-        return float(min(1.0, q))
+    def adjust(self, p: float, *, conditions: int | None = None) -> float:
+        """The p-value of a slice with this many conditions, corrected for every slice
+        tested: p * m / w (weighted Bonferroni), at most 1. A slice shrunk after the
+        search is corrected the same way, as one more of its kind."""
+        return float(min(1.0, p * max(self.tested, 1) / self.weight(conditions)))
 
 
 def search(
@@ -359,11 +343,9 @@ class _Lattice:
         self.deadline = time.perf_counter() + deadline_s
         self.complete = True
         self.tables = 0
-        # Per number of conditions (1, 2, 3): slices tested, their smallest p-values, and the
-        # heap of the k likeliest findings; weighted only at the end, once every count is known.
+        # Per number of conditions (1, 2, 3): slices tested and the heap of the k likeliest
+        # findings; weighted only at the end, once every count is known.
         self.tested = [0, 0, 0]
-        self.smallest_p = [np.empty(0)] * 3
-        self.smallest_confidence_p = [np.empty(0)] * 3
         self.heap: list[tuple[float, int, Found]] = []  # min-heap of the best k by score
         self.significant: list[list[tuple[float, float, int, Found]]] = [[], [], []]  # min-heaps by evidence
         self.tick = 0
@@ -443,14 +425,12 @@ class _Lattice:
         s, e = size.ravel()[flat], errors.ravel()[flat]
         p = self.p_values(s, e)
         self.tested[level] += len(p)
-        self.smallest_p[level] = _keep_smallest(self.smallest_p[level], p)
         cp = np.ones_like(p)
         large = e >= self.min_ratio * self.mean * s
         evidence = p
         if expected is not None:
             exp = expected.ravel()[flat]
             cp = confidence_p_values(s, e, exp)
-            self.smallest_confidence_p[level] = _keep_smallest(self.smallest_confidence_p[level], cp)
             large &= e >= self.min_ratio * exp
             evidence = np.maximum(p, cp)  # a finding needs both tests
         sc = self.score(s, e)
@@ -524,8 +504,7 @@ class _Lattice:
                     self.level_three(two)
         top = tuple(f for _, _, f in sorted(self.heap, key=lambda t: (-t[0], -t[1])))
         counts = tuple(self.tested)
-        unweighted = Search((), (), sum(counts), 0, True, self.mean, self.sigma, np.empty(0),
-                            tested_by_conditions=counts)
+        unweighted = Search((), (), sum(counts), 0, True, self.mean, self.sigma, tested_by_conditions=counts)
         w = [unweighted.weight(c + 1) for c in range(3)]
         # The likeliest findings of every number of conditions, ranked together by weighted evidence.
         candidates = [(-t[0] / w[c], -t[1], -t[2], t[3]) for c in range(3) for t in self.significant[c]]
@@ -538,8 +517,6 @@ class _Lattice:
             complete=self.complete,
             mean_error=self.mean,
             min_rows=self.sigma,
-            smallest_p=np.sort(np.concatenate([self.smallest_p[c] / w[c] for c in range(3)])),
-            smallest_confidence_p=np.sort(np.concatenate([self.smallest_confidence_p[c] / w[c] for c in range(3)])),
             tested_by_conditions=counts,
         )
 
@@ -698,15 +675,6 @@ def poisson_binomial_sf(k: int, p: np.ndarray) -> float:
         spectra = fft.rfft(pmf, n=size, axis=1)
         pmf = np.clip(fft.irfft(spectra[0::2] * spectra[1::2], n=size, axis=1)[:, :width], 0.0, None)
     return float(min(1.0, pmf[0][k:].sum()))
-
-
-def _keep_smallest(kept: np.ndarray, p: np.ndarray) -> np.ndarray:
-    if len(kept) >= _KEEP_P:
-        p = p[p < kept.max()]  # only these can enter the kept set
-    merged = np.concatenate([kept, p])
-    if len(merged) > _KEEP_P:
-        merged = np.partition(merged, _KEEP_P - 1)[:_KEEP_P]
-    return merged
 
 
 def _combine(codes: Sequence[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:

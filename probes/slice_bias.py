@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import zip_longest
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from scipy.special import expit, logit
 
 from auditkit import AuditContext, Evidence, Finding, Needs, Predictions, Probe, Severity, require
@@ -77,12 +78,12 @@ INSUFFICIENT_MESSAGE = (
 SLICE_MESSAGE = (
     "The model errs on {error:.1%} of the {support} rows where {where} ({share:.1%} of the data), "
     "against {overall:.1%} overall ({error_ratio:.2f}x, threshold {min_error_ratio:.2f}x); "
-    "p = {q_value:.2g} after Benjamini-Hochberg over {tested} slices tried, weighted by number of conditions."
+    "p = {q_value:.2g} corrected for the {tested} slices tried (Bonferroni, weighted by number of conditions)."
 )
 SLICE_MESSAGE_REGRESSION = (
     "The model's mean absolute error is {error:.4g} on the {support} rows where {where} ({share:.1%} of the data), "
     "against {overall:.4g} overall ({error_ratio:.2f}x, threshold {min_error_ratio:.2f}x); "
-    "p = {q_value:.2g} after Benjamini-Hochberg over {tested} slices tried, weighted by number of conditions."
+    "p = {q_value:.2g} corrected for the {tested} slices tried (Bonferroni, weighted by number of conditions)."
 )
 INCOMPLETE_MESSAGE = (
     "The slice search ran out of its {budget:g} s budget after counting {tables} column combinations "
@@ -91,7 +92,7 @@ INCOMPLETE_MESSAGE = (
 SLICE_CONFIDENCE_MESSAGE = (
     "Its own probabilities expected {expected_error:.1%} errors there (recalibrated on the other "
     "rows): it is confidently wrong, {confidence_ratio:.2f}x beyond its confidence "
-    "(p = {confidence_q:.2g} after Benjamini-Hochberg)."
+    "(p = {confidence_q:.2g}, corrected the same way)."
 )
 
 _CODES = {
@@ -171,10 +172,13 @@ class SliceBias(Probe):
     30: a smaller slice is rarely worth a fix, and a larger floor prunes the
     search). Every slice it evaluates is tested against the rest (a binomial
     tail for classification errors, a z-test for absolute errors), corrected by
-    Benjamini-Hochberg over all of them, weighted so that each number of
-    conditions gets an equal share of the error budget (there are hundreds of
+    Bonferroni over all of them, weighted so that each number of conditions
+    gets an equal share of the error budget (there are hundreds of
     one-condition slices, tens of thousands of pairs, millions of triples: a
     sharp pair should not need the evidence of one picked out of millions).
+    Bonferroni, not Benjamini-Hochberg: the slices overlap, one real problem
+    makes thousands of its near-copies significant, and a false-discovery
+    budget growing with them would let it vouch for a false slice beside it.
     The candidates are the exact top slices by SliceLine's score
     (``error_weight`` 0.95 as in the paper: error first, size second) and the
     likeliest findings: slices erring at least ``min_error_ratio`` times the
@@ -638,13 +642,23 @@ class _Judge:
         self.zero_one = outcome.task != "regression"
 
     def _p(self, mask: np.ndarray) -> tuple[int, float, float]:
+        """The slice's rows, errors, and one-sided p-value that it errs more than the rest.
+
+        The search ranks by the binomial tail at the overall error rate, which is
+        quick and on the safe side; a slice judged gets the exact test, Fisher's:
+        given the errors in all, the slice's share of them is hypergeometric when
+        it is no worse than the rest. (Absolute errors: the search's z-test.)
+        """
         size, errors = int(mask.sum()), float(self.error[mask].sum())
-        p = _sliceline.p_values(
-            np.array([size]), np.array([errors]), n=self.n, total=self.total, var=self.var, zero_one=self.zero_one
-        )[0]
+        if self.zero_one:
+            p = stats.hypergeom.sf(errors - 1, self.n, self.total, size)
+        else:
+            p = _sliceline.p_values(
+                np.array([size]), np.array([errors]), n=self.n, total=self.total, var=self.var, zero_one=False
+            )[0]
         return size, errors, float(p)
 
-    def _grid_twins(self, f: _sliceline.Found, pieces: tuple[_shrink.Piece, ...] | list[_shrink.Piece]):
+    def _grid_twins(self, f: _sliceline.Found, pieces: Sequence[_shrink.Piece]) -> Iterator[list[_shrink.Piece]]:
         """The slices the search tested that stand for this one: as found, and as shrunk put on the grid."""
         raw = [_shrink.Piece(self.columns[c].conditions[j], self.columns[c].rows(j))
                for c, j in zip(f.columns, f.conditions)]
@@ -667,18 +681,20 @@ class _Judge:
 
         return fails
 
-    def verdict(self, f: _sliceline.Found, pieces, mask: np.ndarray) -> tuple[bool, float]:
+    def verdict(self, f: _sliceline.Found, pieces: Sequence[_shrink.Piece], mask: np.ndarray) -> tuple[bool, float]:
         """(finding or not, the adjusted p-value it rests on), stopping as soon as it is decided."""
         entry = self._judge(f, pieces, mask, thorough=False)
         return entry["significant"], (entry["evidence"] if entry["significant"] else 1.0)
 
-    def entry(self, f: _sliceline.Found, pieces, mask: np.ndarray) -> dict[str, Any]:
+    def entry(self, f: _sliceline.Found, pieces: Sequence[_shrink.Piece], mask: np.ndarray) -> dict[str, Any]:
         """Every number of the verdict, for the report."""
         entry = self._judge(f, pieces, mask, thorough=True)
         del entry["evidence"]
         return entry
 
-    def _judge(self, f: _sliceline.Found, pieces, mask: np.ndarray, *, thorough: bool) -> dict[str, Any]:
+    def _judge(
+        self, f: _sliceline.Found, pieces: Sequence[_shrink.Piece], mask: np.ndarray, *, thorough: bool
+    ) -> dict[str, Any]:
         found, alpha, c = self.found, self.alpha, len(pieces)
         size, errors, p = self._p(mask)
         overall = found.mean_error
@@ -691,12 +707,11 @@ class _Judge:
             "overall_error": overall,
             "error_ratio": ratio,
             "p_value": p,
-            "q_value": 1.0,
+            "q_value": found.adjust(p, conditions=c),
             "significant": False,
             "evidence": 1.0,
         }
-        q_self = found.adjust(p, conditions=c)
-        entry["q_value"] = q_self
+        q_self = entry["q_value"]
         hopeless = ratio < self.min_ratio or q_self >= alpha
         if hopeless and not thorough:
             return entry
@@ -713,7 +728,7 @@ class _Judge:
             if hopeless and not thorough:
                 return entry
             cp = self.outcome.confidence_p(mask, rates)
-            cq_self = found.adjust(cp, conditions=c, confidence=True)
+            cq_self = found.adjust(cp, conditions=c)
             confidence.update(confidence_p=cp, confidence_q=cq_self)
             entry.update(confidence)
             hopeless = hopeless or cq_self >= alpha
@@ -735,7 +750,7 @@ class _Judge:
             if confidence is not None:
                 if q >= min(alpha, best[0]) and not thorough:
                     continue  # cannot beat what is already known
-                cq = found.adjust(self.outcome.confidence_p(twin_mask), conditions=len(twin), confidence=True)
+                cq = found.adjust(self.outcome.confidence_p(twin_mask), conditions=len(twin))
             if max(q, cq) < best[0]:
                 best = (max(q, cq), q, cq)
         entry["q_value"] = max(q_self, best[1])
