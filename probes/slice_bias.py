@@ -588,6 +588,13 @@ class SliceBias(Probe):
             relations = [_shrink.relation(c.mask, k.mask, error, zero_one=zero_one, level=level) for k in kept]
             if "duplicate" in relations:
                 continue
+            if c.significant:
+                # A finding overlapping those already kept is a problem of its own only if it
+                # still fails without their rows (a wider slice around a finding is one through
+                # the rows of that one).
+                others = [k.mask for k in kept if k.significant and np.any(k.mask & c.mask)]
+                if others and not judge.stands_alone(c.mask & ~np.logical_or.reduce(others), level):
+                    continue
             if any(r == "replaces" and k.significant and not c.significant for k, r in zip(kept, relations)):
                 continue  # a core that is no finding does not replace the finding around it
             kept = [k for k, r in zip(kept, relations) if r != "replaces"]
@@ -664,6 +671,18 @@ class _Judge:
                for c, j in zip(f.columns, f.conditions)]
         yield raw
         yield from _shrink.on_grid(pieces, self.by_name)
+
+    def stands_alone(self, rows: np.ndarray, level: float) -> bool:
+        """Whether these rows fail on their own: erring ``min_error_ratio`` times the overall
+        error, significantly more than the other rows at ``level`` and, with probabilities,
+        than the model expects there (calibrated on the other rows)."""
+        size, errors, p = self._p(rows)
+        if size == 0 or errors / size < self.min_ratio * self.found.mean_error or p >= level:
+            return False
+        if self.outcome.calibration is None:
+            return True
+        rates = self.outcome.expected_errors(rows)
+        return errors >= self.min_ratio * rates.sum() and self.outcome.confidence_p(rows, rates) < level
 
     def _tested(self, mask: np.ndarray) -> bool:
         size = int(mask.sum())
