@@ -128,8 +128,8 @@ class NanInjection(Probe):
     than a random plausible one does (a median imputer moves them about half
     as far; a constant far outside the data, twice as far or more).
 
-    **Defaults.** A 300-row sample pins a share of changed rows to within six
-    points (95%, at worst); ``fraction`` 0.1 touches 30 rows. Whether an
+    **Defaults.** A 200-row sample pins a share of changed rows to within seven
+    points (95%, at worst); ``fraction`` 0.1 touches 20 rows. Whether an
     injection is handled, rejected or corrupts is a yes/no that one row
     already shows, so a larger sample buys little. At these sizes a model
     call costs mostly its fixed overhead (a pipeline's checks and encoders),
@@ -140,7 +140,7 @@ class NanInjection(Probe):
     retries of stacks a model rejected. The batch check predicts 64 rows in
     one batch, in batches of 8, and the first 8 one at a time: a model whose
     answer depends on its batch-mates shows it on any row. Hypothesis then
-    tries 40 generated batches of up to 4 rows beyond the fixed list (under a
+    tries 20 generated batches of up to 4 rows beyond the fixed list (under a
     second: drawing the rows costs more than predicting them; small batches
     also keep one rejected cell from hiding another cell's silent failure);
     raise ``fuzz_examples`` for a deeper search in a nightly run. A probability shift of 0.15 moves a typical row
@@ -158,7 +158,7 @@ class NanInjection(Probe):
     name: ClassVar[str] = "nan_injection"
     needs: ClassVar[Needs] = Needs(queryable=True)
 
-    sample_size: int = 300
+    sample_size: int = 200
     fraction: float = 0.1
     stack_rows: int = 50_000
     call_timeout_s: float = 30.0
@@ -171,7 +171,7 @@ class NanInjection(Probe):
     poison_batch_sizes: tuple[int, ...] = (1, 8, 64)
     poisons: tuple[str, ...] = ("nan", "pos_inf")
     collapse_drop: float = 0.2
-    fuzz_examples: int = 40
+    fuzz_examples: int = 20
     fuzz_rows: int = 4
     fuzz_seconds: float = 20.0
 

@@ -269,7 +269,8 @@ def test_movement_under_a_handled_injection_matches_a_direct_computation() -> No
 
 def test_torch_mlp_without_nan_handling_corrupts_silently() -> None:
     module = train_mlp()
-    result = run(module, numeric_data(), **FAST)
+    # More generated batches than the default, so the fuzz check below never hangs on luck.
+    result = run(module, numeric_data(), fuzz_examples=60, **FAST)
     assert result.status == "failed"
     corrupt = only(result, "silent_corruption")
     assert all(f.severity is Severity.CRITICAL for f in corrupt)
