@@ -170,8 +170,9 @@ class SliceBias(Probe):
     ``numeric_bins`` quantiles (``<``, ``>=``, ``between``) and nulls, among
     those with at least ``min_support`` of the rows (1%, and never fewer than
     30: a smaller slice is rarely worth a fix, and a larger floor prunes the
-    search). Every slice it evaluates is tested against the rest (a binomial
-    tail for classification errors, a z-test for absolute errors), corrected by
+    search). Every slice it evaluates is tested against the rest (the search
+    ranks by a binomial tail for classification errors; a slice judged gets
+    Fisher's exact test; absolute errors, a z-test), corrected by
     Bonferroni over all of them, weighted so that each number of conditions
     gets an equal share of the error budget (there are hundreds of
     one-condition slices, tens of thousands of pairs, millions of triples: a
@@ -204,9 +205,11 @@ class SliceBias(Probe):
     come, and taken at its word an overconfident model errs "beyond its
     confidence" on every group of its confident rows. Findings are judged
     before slices sharing most rows are merged into one problem, so a broad
-    slice that is no finding never hides one inside it; the ``top_k``
-    reported are the findings, strongest evidence first, then the rest by
-    score. A search cut short by ``search_budget_s`` says so.
+    slice that is no finding never hides one inside it, and a finding that
+    overlaps one already kept must still fail without its rows (a wider slice
+    around a finding is not a second problem). The ``top_k`` reported are the
+    findings, strongest evidence first, then the rest by score. A search cut
+    short by ``search_budget_s`` says so.
     """
 
     name: ClassVar[str] = "slice_bias"
