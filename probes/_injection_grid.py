@@ -125,10 +125,9 @@ def run_cells(
     column that share their dtypes, since stacking frames of different dtypes
     would change what the model sees. Injections that leave the same column
     behind (None and NaN in a float column) share one frame. A stacked call
-    that fails is split in halves until each frame gets the outcome it alone
-    causes.
+    that fails is split in halves (a small one into single frames) until each
+    frame gets the outcome it alone causes.
     """
-    by_name = {c.name: c for c in schema}
     n = len(sample)
     all_rows = np.arange(n)
     signature = tuple(sample.dtypes)
@@ -145,13 +144,13 @@ def run_cells(
         verdicts.update(_judge_stack(caller, stack, reference, all_rows))
 
     for column in schema:
+        original = sample[column.name].astype(object).to_numpy()
         for inj in injections([column]):
-            original = sample[inj.column].astype(object).to_numpy()
             for rate in RATES:
                 touched_idx = rows_for[rate]
                 values = original.copy()
                 values[touched_idx] = [inj.value] * len(touched_idx)  # a list, so tuples and bytes stay whole
-                injected = by_name[inj.column].series(values, index=sample.index)
+                injected = column.series(values, index=sample.index)
                 key = (inj.column, rate, str(injected.dtype), _cell_key(injected.iloc[touched_idx[0]]))
                 plan.append((inj, rate, key, touched_idx))
                 if key in planned:
