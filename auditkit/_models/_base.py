@@ -112,8 +112,8 @@ class Model(ABC):
 
     def predictions(self, X: pd.DataFrame) -> Predictions:
         """Everything probes need on ``X``: the labels of the model's own
-        ``predict`` and, where it has them, its probabilities (two passes for
-        a scikit-learn classifier; the torch and function wrappers need one)."""
+        ``predict`` and, where it has them, its probabilities (two passes here;
+        the wrappers whose labels follow from one pass override this)."""
         labels = np.asarray(self.predict(X))
         proba = scores = None
         task = self.capabilities.task
