@@ -164,9 +164,10 @@ def quality_tables(q: Mapping[str, Any]) -> str:
         "",
         f"A defect counts as found when its probe reports a finding at `{t.get('severity', 'medium')}` or above "
         "that names it (the right code, and the planted column or slice). Recall at each effect size; the "
-        f"sizes in **bold** are the stated ones, where the target is recall >= {t.get('recall', 0.95):.0%}.",
+        f"sizes in **bold** are the stated ones, where the target is recall >= {t.get('recall', 0.95):.0%} "
+        "at each of them: `met` is yes when the lowest stated size's recall reaches it.",
         "",
-        "| defect | probe | effect | recall at each size | stated recall (95% CI) | met |",
+        "| defect | probe | effect | recall at each size | lowest stated size (95% CI) | met |",
         "|---|---|---|---|---|---|",
     ]
     for d in q.get("defects", []):
@@ -176,10 +177,14 @@ def quality_tables(q: Mapping[str, Any]) -> str:
             if e.get("errors"):
                 text += f" ({e['errors']} errors)"
             cells.append(f"**{text}**" if e["stated"] else text)
-        ci = d.get("stated_recall_ci")
-        rec = "-" if d.get("stated_recall") is None else (
-            f"{d['stated_recall']:.0%}" + (f" ({ci[0]:.0%}-{ci[1]:.0%})" if ci else ""))
-        lines.append(f"| {d['defect']} | `{d['probe']}` | {d['effect_name']} | {'; '.join(cells)} | {rec} | {_met(d.get('target_met'))} |")
+        # from the sizes themselves, so that results written before the target was read per size render alike
+        stated = [e for e in d["effects"] if e["stated"]]
+        w = min(stated, key=lambda e: e["recall"], default=None)
+        rec = "-" if not w else (
+            f"{w['effect']}: {w['recall']:.0%}" + (f" ({w['recall_ci'][0]:.0%}-{w['recall_ci'][1]:.0%})"
+                                                   if w.get("recall_ci") else ""))
+        met = all(e["recall"] >= t.get("recall", 0.95) for e in stated) if stated else None
+        lines.append(f"| {d['defect']} | `{d['probe']}` | {d['effect_name']} | {'; '.join(cells)} | {rec} | {_met(met)} |")
     c = q.get("clean", {})
     if c.get("audits"):
         ci = c.get("rate_ci")

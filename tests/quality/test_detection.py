@@ -241,7 +241,7 @@ def test_detection_rule_needs_the_right_code_column_and_severity() -> None:
     assert not quality.detected("hidden_slice", _result(wrong_level), where)
 
 
-def test_summary_pools_stated_sizes_and_counts_false_alarms() -> None:
+def test_summary_holds_each_stated_size_and_counts_false_alarms() -> None:
     T = quality.Trial
 
     def trial(defect, effect, hit):
@@ -254,6 +254,13 @@ def test_summary_pools_stated_sizes_and_counts_false_alarms() -> None:
     out = quality.summarize(trials)
     (cost,) = out["defects"]
     assert cost["stated_recall"] == 1.0 and cost["stated_trials"] == 2 and cost["target_met"]
+    assert cost["worst_stated"]["recall"] == 1.0
+    # the target holds at each stated size: one missed half the time fails it, whatever the pool says
+    half = quality.summarize([trial("wasteful_threshold", 5.0, hit) for hit in (True, False)]
+                             + [trial("wasteful_threshold", 10.0, True)] * 20)
+    (cost,) = half["defects"]
+    assert cost["stated_recall"] > 0.95 and not cost["target_met"]
+    assert cost["worst_stated"]["effect"] == 5.0 and cost["worst_stated"]["recall"] == 0.5
     assert out["clean"]["false_alarms"] == 1 and out["clean"]["rate"] == 0.5 and not out["clean"]["target_met"]
     assert out["clean"]["by_probe"]["slice_bias"]["codes"] == {"x": 1}
 
