@@ -82,6 +82,12 @@ class ProbeSkipped(AuditkitError):
     """Raised by a probe's ``run`` when it finds it does not apply; the message is the reason."""
 
 
+class ProbeCancelled(AuditkitError):
+    """Raised inside a probe that the runner has given up on (its time budget ran out):
+    by ``AuditContext.check`` and by every call to ``AuditContext.model``. A probe lets
+    it through; it only ends the abandoned run, whose result is already an error."""
+
+
 def missing_dependency(package: str, extra: str, purpose: str) -> MissingDependencyError:
     """The one message used whenever an optional framework is absent."""
     return MissingDependencyError(

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from auditkit._errors import ModelFailure, ProbeConfigError, ProbeSkipped
+from auditkit._errors import ModelFailure, ProbeCancelled, ProbeConfigError, ProbeSkipped
 from auditkit._results import Finding
 
 if TYPE_CHECKING:
@@ -100,15 +100,37 @@ class Evidence:
 
 class AuditContext:
     """Everything one probe run may use: the bound model, the data, its seed,
-    and the predictions on the audit rows, computed once and shared by all probes."""
+    and the predictions on the audit rows, computed once and shared by all probes.
+
+    Once the probe's time budget has run out, the runner reports it as an error
+    and cancels its context: every later call to ``model``, and ``check()``,
+    raises ``ProbeCancelled``, so the abandoned run ends at its next step. A
+    probe with long work between model calls calls ``check()`` in its loops.
+    """
 
     def __init__(self, model: Model, data: AuditData, seed: int, shared: SharedPredictions, timeout_s: float) -> None:
-        self.model = model
+        from auditkit._models._cancellable import Cancellable
+
+        self._cancelled = threading.Event()
+        self.model: Model = Cancellable(model, self.check)
         self.data = data
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.timeout_s = timeout_s
         self._shared = shared
+
+    def check(self) -> None:
+        """Raise ``ProbeCancelled`` when the runner has given up on this probe."""
+        if self._cancelled.is_set():
+            raise ProbeCancelled(f"the probe was cancelled: it ran past its time budget of {self.timeout_s:g} s")
+
+    def cancel(self) -> None:
+        """Give up on the probe: its next model call or ``check()`` raises ``ProbeCancelled``."""
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
 
     @property
     def predictions(self) -> Predictions:

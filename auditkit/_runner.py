@@ -109,8 +109,11 @@ def _with(result: ProbeResult, **changes: Any) -> ProbeResult:
 def _run_with_budget(probe: Probe, ctx: AuditContext, timeout_s: float) -> Evidence | ProbeResult:
     """Run ``probe.run`` in a daemon thread, so a hang costs its budget and no more.
 
-    A thread cannot be killed: a probe past its budget is abandoned, still
-    running, and reported as an error; the daemon flag lets the process exit.
+    A thread cannot be killed: a probe past its budget is abandoned and reported
+    as an error, and its context is cancelled, so that it stops at its next call
+    to the model (or ``ctx.check()``) instead of running on beside the next probe.
+    A model call that itself hangs cannot be stopped; the daemon flag lets the
+    process exit.
     """
     box: dict[str, Any] = {}
 
@@ -124,6 +127,7 @@ def _run_with_budget(probe: Probe, ctx: AuditContext, timeout_s: float) -> Evide
     thread.start()
     thread.join(timeout_s)
     if thread.is_alive():
+        ctx.cancel()
         return ProbeResult(
             name=probe.name, status="error", reason=f"the probe exceeded its time budget of {timeout_s:g} s"
         )

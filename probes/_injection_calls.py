@@ -22,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from auditkit import Model, Predictions
+from auditkit import Model, Predictions, ProbeCancelled
 
 Outcome = Literal["handled", "rejected", "silent_corruption", "crashed", "not_run"]
 OUTCOMES: tuple[Outcome, ...] = ("handled", "rejected", "silent_corruption", "crashed", "not_run")
@@ -91,6 +91,8 @@ class ModelCaller:
         if not done.wait(self.budget_s):
             self.hung = True
             return Answer(timed_out=True, seconds=time.perf_counter() - start)
+        if isinstance(box.get("error"), ProbeCancelled):
+            raise box["error"]  # the runner gave up on the probe: not the model's doing, and the end of it
         return Answer(value=box.get("value"), error=box.get("error"), seconds=time.perf_counter() - start)
 
     def predictions(self, X: pd.DataFrame) -> Answer:

@@ -203,6 +203,7 @@ class _Audit:
         tests = 0
         audit = self.rows < self.data.n_rows  # row order means something within the audit rows only
         for name, feat in self.features.items():
+            self.ctx.check()  # one column's cross-validated scores are seconds on wide data
             series = frame[name]
             feat.note = _unscorable(series, feat.kind)
             if feat.note:
@@ -366,6 +367,7 @@ class _Audit:
         numbers = {f.name: _numbers(frame[f.name], f.kind) for f in pool}
         results = []
         for i, a in enumerate(pool):
+            self.ctx.check()
             for b in pool[i + 1:]:
                 ways = {"their joint values": encode_pair(coarsen(self.encoded[a.name], _PAIR_BINS),
                                                           coarsen(self.encoded[b.name], _PAIR_BINS))}

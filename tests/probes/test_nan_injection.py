@@ -571,3 +571,28 @@ def test_a_short_answer_on_the_audit_rows_is_the_models_failure() -> None:
     result = card["nan_injection"]
     assert result.status == "error"
     assert result.reason == "the model returned 599 predictions for the 600 audit rows"
+
+
+def test_past_its_budget_the_probe_stops_sending_batches() -> None:
+    # A slow model and a short budget: the audit reports the probe as an error and the
+    # probe, cancelled, sends no more batches once its current one is answered.
+    import threading
+
+    calls: list[int] = []
+
+    def slow(X: pd.DataFrame) -> np.ndarray:
+        calls.append(len(X))
+        time.sleep(0.05)  # some hundreds of batches: half a minute, left to run
+        return expit(X["x1"].to_numpy(dtype=float))
+
+    model = auditkit.wrap(slow, output="scores")
+    card = auditkit.audit(model, numeric_data(), probes=[NanInjection(**FAST)], config={"timeout_s": 0.5})
+    assert card["nan_injection"].status == "error"
+    deadline = time.perf_counter() + 5
+    alive = lambda: any(t.name == "auditkit-probe-nan_injection" and t.is_alive() for t in threading.enumerate())  # noqa: E731
+    while alive() and time.perf_counter() < deadline:
+        time.sleep(0.01)
+    assert not alive()
+    sent = len(calls)
+    time.sleep(0.2)
+    assert len(calls) == sent

@@ -229,3 +229,62 @@ def test_check_raises_assertion_error_with_the_findings(clean_model, data) -> No
     Passing().check(clean_model, data)
     with pytest.raises(AssertionError, match=r"\[high\] A planted finding, value 1.0 \(threshold 0.5\)"):
         Failing().check(clean_model, data)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Busy(Probe):
+    """Never finishes on its own: queries the model, or works between checks, forever."""
+
+    name: ClassVar[str] = "busy"
+    via: str = "model"
+    steps: list = None  # type: ignore[assignment]  # shared with the test: one entry per step taken
+
+    def run(self, ctx):
+        rows = ctx.data.X.head(5)
+        while True:
+            if self.via == "model":
+                ctx.model.predict(rows)
+            else:
+                ctx.check()
+                time.sleep(0.005)
+            self.steps.append(1)
+
+
+def _alive(name: str) -> bool:
+    import threading
+
+    return any(t.name == f"auditkit-probe-{name}" and t.is_alive() for t in threading.enumerate())
+
+
+@pytest.mark.parametrize("via", ["model", "check"])
+def test_a_probe_past_its_budget_stops_at_its_next_step(clean_model, data, via) -> None:
+    # Reported as an error at its budget, and then it stops: an abandoned probe that ran on
+    # would take the cores from the probes after it.
+    steps: list = []
+    card = audit(clean_model, data, probes=[Busy(via=via, steps=steps)], config={"timeout_s": 0.3})
+    assert card["busy"].status == "error"
+    assert card["busy"].reason == "the probe exceeded its time budget of 0.3 s"
+    assert steps, "it was busy"
+    deadline = time.perf_counter() + 5
+    while _alive("busy") and time.perf_counter() < deadline:
+        time.sleep(0.01)
+    assert not _alive("busy")
+    taken = len(steps)
+    time.sleep(0.1)
+    assert len(steps) == taken
+
+
+def test_a_cancelled_context_refuses_the_model_and_says_why(clean_model, data) -> None:
+    from auditkit._probe import AuditContext, SharedPredictions
+
+    session = auditkit.AuditSession(clean_model, data)
+    ctx = AuditContext(session.model, data, 0, SharedPredictions(session.model, lambda: data.X), 0.3)
+    labels = ctx.model.predict(data.X.head(3))  # the user's model, answering as itself
+    assert list(labels) == list(clean_model.predict(data.X.head(3)))
+    assert ctx.model.task == session.model.task and repr(ctx.model) == repr(session.model)
+    ctx.check()
+    ctx.cancel()
+    assert ctx.cancelled
+    for call in (lambda: ctx.model.predict(data.X), lambda: ctx.model.outputs(data.X), ctx.check):
+        with pytest.raises(auditkit.ProbeCancelled, match="ran past its time budget of 0.3 s"):
+            call()
