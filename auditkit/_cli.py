@@ -143,9 +143,51 @@ def _costs(args: argparse.Namespace) -> Any:
             raise _UsageError("--cost-fp and --cost-fn go together")
         return {"fp": args.cost_fp, "fn": args.cost_fn}
     if args.cost_matrix:
-        matrix = read_table(args.cost_matrix)
-        return matrix.set_index(matrix.columns[0]) if matrix.shape[1] == matrix.shape[0] + 1 else matrix
+        return _cost_matrix(args.cost_matrix)
     return args.cost_column
+
+
+def _cost_matrix(path: str) -> Any:
+    """A CSV cost matrix, rows actual and columns predicted: labelled (a header row of
+    predicted classes over a first column of actual ones: k rows of k + 1 cells), or
+    bare (k rows of k numbers, in the order of the model's classes)."""
+    import numpy as np
+    import pandas as pd
+
+    from auditkit._io import read_table
+
+    matrix = read_table(path)
+    name = Path(path).name
+    rows, cols = matrix.shape
+    if cols == rows + 1 and all(_is_number(c) for c in matrix.columns):
+        # Numbers where the header should be, one line short of square: a bare matrix
+        # whose first line was read as a header.
+        matrix = read_table(path, header=False)
+    elif cols == rows + 1:
+        matrix = matrix.set_index(matrix.columns[0])
+    if matrix.shape[0] != matrix.shape[1]:
+        raise _UsageError(
+            f"cost matrix {name} must be k rows of k costs (rows actual, columns predicted), optionally "
+            f"under a header of predicted classes and after a first column of actual ones; it is "
+            f"{rows} row(s) by {cols} column(s)"
+        )
+    cells = matrix.apply(pd.to_numeric, errors="coerce").astype(float)
+    bad = ~np.isfinite(cells.to_numpy())  # text reads as NaN here
+    if bad.any():
+        r, c = next(zip(*bad.nonzero()))
+        raise _UsageError(
+            f"cost matrix {name} must hold finite numbers only; actual {matrix.index[r]!r}, "
+            f"predicted {matrix.columns[c]!r} holds {'nothing' if pd.isna(matrix.iat[r, c]) else repr(matrix.iat[r, c])}"
+        )
+    return cells
+
+
+def _is_number(text: Any) -> bool:
+    try:
+        float(str(text))
+    except ValueError:
+        return False
+    return True
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -161,7 +203,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise _UsageError("--score-column goes with --prediction-column")
     if args.jobs < 1:
         raise _UsageError("--jobs must be at least 1")
-    outputs = _outputs(args, include_json=True)
+    from auditkit._config import find_config
+
+    outputs = _outputs(args, include_json=True, inputs={
+        "audit data (--data)": args.data,
+        "reference data (--reference)": args.reference,
+        "model file (--model)": args.model,
+        "cost matrix (--cost-matrix)": args.cost_matrix,
+        "config file": args.config or (str(found) if (found := find_config()) else None),
+    })
     config = load_config(args.config)  # without --config: [tool.auditkit] of the nearest pyproject.toml
     if args.fail_on:
         from dataclasses import replace
@@ -195,18 +245,37 @@ _FORMATS = ("json", "html", "markdown", "junit")
 _WHAT = {"json": "scorecard", "html": "HTML report", "markdown": "Markdown summary", "junit": "JUnit XML"}
 
 
-def _outputs(args: argparse.Namespace, *, include_json: bool = False) -> dict[str, str]:
+def _outputs(
+    args: argparse.Namespace, *, include_json: bool = False, inputs: dict[str, str | None] | None = None
+) -> dict[str, str]:
     """The report files asked for, each checked before any work is done: a bad
-    path is a usage error (exit 2) and no report is written at all."""
+    path is a usage error (exit 2) and no report is written at all. ``inputs``
+    (what each input option names) are files a report must never replace."""
     asked = {fmt: getattr(args, fmt) for fmt in _FORMATS if (include_json or fmt != "json") and getattr(args, fmt, None)}
     seen: dict[str, str] = {}
     for fmt, path in asked.items():
         _check_writable(path)
+        _check_not_input(f"--{fmt}", path, inputs or {})
         key = os.path.abspath(path)
         if key in seen:
             raise _UsageError(f"--{seen[key]} and --{fmt} both write {path!r}; give each report its own file")
         seen[key] = fmt
     return asked
+
+
+def _check_not_input(option: str, path: str, inputs: dict[str, str | None]) -> None:
+    """A report written over the data, the model, the config or a scorecard being read
+    would destroy the user's file: refuse before any work is done."""
+    out = Path(path)
+    for what, given in inputs.items():
+        if not given:
+            continue
+        source = Path(given)
+        same = out.resolve() == source.resolve()
+        if not same and out.exists() and source.exists():
+            same = os.path.samefile(out, source)
+        if same:
+            raise _UsageError(f"{option} {path!r} would overwrite the {what}; write the report to another file")
 
 
 def _write_reports(card: Any, outputs: dict[str, str]) -> list[str]:
@@ -251,7 +320,7 @@ def _read_scorecard(path: str) -> Any:
 def _cmd_report(args: argparse.Namespace) -> int:
     from auditkit._report import render_terminal
 
-    outputs = _outputs(args)
+    outputs = _outputs(args, inputs={"scorecard being rendered": args.scorecard})
     card = _read_scorecard(args.scorecard)
     written = _write_reports(card, outputs)
     sys.stdout.write(render_terminal(card, color=sys.stdout.isatty()))
@@ -268,6 +337,8 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     fail_on_new = Severity.parse(args.fail_on_new) if args.fail_on_new else None
     if args.markdown:
         _check_writable(args.markdown)
+        _check_not_input("--markdown", args.markdown,
+                         {"baseline scorecard": args.baseline, "current scorecard": args.current})
     diff = diff_scorecards(_read_scorecard(args.baseline), _read_scorecard(args.current))
     if args.markdown:
         write_atomic(args.markdown, render_diff_markdown(diff, fail_on_new=fail_on_new))

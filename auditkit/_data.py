@@ -169,8 +169,7 @@ class AuditData:
         df = _to_pandas(frame, "the audit data")
         if not isinstance(target, str):
             df, target = _attach_target(df, target)
-        df = df.copy(deep=not _COPY_ON_WRITE)
-        _check_columns(df, "the audit data")
+        df = _check_columns(df.copy(deep=not _COPY_ON_WRITE), "the audit data")
         if len(df) == 0:
             raise DataError("the audit data is empty: it has 0 rows")
         if df.shape[1] == 0:
@@ -247,7 +246,7 @@ class AuditData:
         return kinds
 
     def _check_reference(self, ref: pd.DataFrame) -> pd.DataFrame:
-        _check_columns(ref, "the reference data")
+        ref = _check_columns(ref, "the reference data")
         if len(ref) == 0:
             raise DataError("the reference data is empty: it has 0 rows")
         needed = [self.target, *self.features]
@@ -393,13 +392,16 @@ def _attach_target(df: pd.DataFrame, target: Any) -> tuple[pd.DataFrame, str]:
     return df.assign(**{name: y}), name
 
 
-def _check_columns(df: pd.DataFrame, what: str) -> None:
+def _check_columns(df: pd.DataFrame, what: str) -> pd.DataFrame:
+    """``df`` with string column names (non-string labels would break every report),
+    renamed on a new frame: the user's own keeps its names."""
     names = [str(c) for c in df.columns]
     dupes = sorted({c for c in names if names.count(c) > 1})
     if dupes:
         raise DataError(f"{what} has duplicated column names: {_list(dupes)}")
     if any(not isinstance(c, str) for c in df.columns):
-        df.columns = names  # our own copy: non-string labels would break every report
+        return df.set_axis(names, axis=1)
+    return df
 
 
 def _check_costs(costs: Any, df: pd.DataFrame) -> Any:
@@ -408,8 +410,11 @@ def _check_costs(costs: Any, df: pd.DataFrame) -> Any:
     if isinstance(costs, str):
         if costs not in df.columns:
             raise DataError(f"costs column {costs!r} is not in the audit data")
-        if not ptypes.is_numeric_dtype(df[costs].dtype):
+        if not ptypes.is_numeric_dtype(df[costs].dtype) or ptypes.is_bool_dtype(df[costs].dtype):
             raise DataError(f"costs column {costs!r} must be numeric; it has dtype {df[costs].dtype}")
+        missing = int((~np.isfinite(df[costs].to_numpy(dtype=float, na_value=np.nan))).sum())
+        if missing:
+            raise DataError(f"costs column {costs!r} has {missing} missing or infinite value(s); every row needs a cost")
         return costs
     if isinstance(costs, Mapping):
         known = {"fp", "fn", "tp", "tn"}
@@ -426,6 +431,12 @@ def _check_costs(costs: Any, df: pd.DataFrame) -> Any:
                 raise DataError(f"cost {k!r} must be a number; got {v!r}") from None
             if not np.isfinite(out[k]):
                 raise DataError(f"cost {k!r} must be finite; got {v!r}")
+        # A negative price of an error is a typo, not a gain (gains go in 'tp' and 'tn').
+        for k in ("fp", "fn"):
+            if out[k] < 0:
+                raise DataError(f"cost {k!r} must be zero or more; got {costs[k]!r}")
+        if out["fp"] == out["fn"] == 0:
+            raise DataError("costs 'fp' and 'fn' are both zero: errors cost nothing, so there is nothing to price")
         return out
     if isinstance(costs, pd.DataFrame):
         matrix = costs

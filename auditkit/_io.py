@@ -47,8 +47,9 @@ def write_atomic(path: str | os.PathLike[str], text: str | bytes) -> Path:
     return path
 
 
-def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a CSV or Parquet file, with errors that name the file and the problem."""
+def read_table(path: str | os.PathLike[str], *, header: bool = True) -> pd.DataFrame:
+    """Read a CSV or Parquet file, with errors that name the file and the problem.
+    ``header=False``: a CSV's first line is data (its columns are numbered)."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"data file {str(path)!r} does not exist")
@@ -67,7 +68,7 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     if suffix in (".csv", ".txt", ".tsv", ".gz"):
         sep = "\t" if suffix == ".tsv" else ","
         try:
-            return pd.read_csv(path, sep=sep)
+            return pd.read_csv(path, sep=sep, header=0 if header else None)
         except pd.errors.EmptyDataError:
             raise DataError(f"data file {path.name} is empty") from None
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:

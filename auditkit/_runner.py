@@ -12,7 +12,7 @@ from typing import Any
 
 from auditkit import __version__
 from auditkit._data import AuditData
-from auditkit._errors import AuditkitError, DataError, ProbeSkipped
+from auditkit._errors import AuditkitError, DataError, ProbeConfigError, ProbeSkipped
 from auditkit._models import Model, wrap
 from auditkit._policy import AuditConfig, GatePolicy
 from auditkit._probe import AuditContext, Evidence, ModelFailure, Probe, SharedPredictions, derive_seed
@@ -170,6 +170,12 @@ def audit(
         raise AuditkitError(f"jobs must be at least 1; got {jobs}")
     session = AuditSession(model, data, seed=seed, config=config)
     selected = resolve_probes(probes, session.config.probe_settings)
+    if not selected:
+        # An audit of nothing would pass every gate.
+        raise ProbeConfigError(
+            "no probes are installed" if probes is None
+            else "no probes were selected; name at least one (see 'auditkit probes' for the installed ones)"
+        )
     show = sys.stderr.isatty() if progress is None else progress
     results = _run_all(session, selected, jobs, show)
     return session.scorecard(results)

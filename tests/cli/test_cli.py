@@ -107,10 +107,28 @@ def test_the_same_run_twice_gives_the_same_json(demo: Path) -> None:
          "one of the arguments --model --prediction-column is required"),
         (["--data", "titanic_audit.csv", "--model", "titanic_model.skops", "--target", "survived", "--fail-on", "huge"],
          "unknown severity 'huge'"),
+        (["--data", "titanic_audit.csv", "--model", "titanic_model.skops", "--target", "survived", "--probes", ""],
+         "no probes were selected"),
+        (["--data", "titanic_audit.csv", "--model", "titanic_model.skops", "--target", "survived", "--probes", ","],
+         "no probes were selected"),
+        (["--data", "titanic_audit.csv", "--model", "titanic_model.skops", "--target", "survived",
+          "--cost-matrix", "costs_text.csv"],
+         "cost matrix costs_text.csv must hold finite numbers only; actual 0, predicted '1' holds 'one'"),
+        (["--data", "titanic_audit.csv", "--model", "titanic_model.skops", "--target", "survived",
+          "--cost-matrix", "costs_ragged.csv"],
+         "cost matrix costs_ragged.csv must be k rows of k costs"),
+        (["--data", "titanic_audit.csv", "--model", "titanic_model.skops", "--target", "survived",
+          "--cost-fp", "-1", "--cost-fn", "5"],
+         "cost 'fp' must be zero or more"),
+        (["--data", "titanic_audit.csv", "--model", "titanic_model.skops", "--target", "survived",
+          "--cost-column", "age"],
+         "missing or infinite value(s); every row needs a cost"),
     ],
 )
 def test_user_mistakes_exit_2_with_one_line_and_no_report(demo: Path, args: list[str], message: str) -> None:
     (demo / "empty.csv").write_text("")
+    (demo / "costs_text.csv").write_text(",0,1\n0,0,one\n1,5,0\n")
+    (demo / "costs_ragged.csv").write_text("0,1,2\n5,0,1\n")
     (demo / "corrupt.skops").write_bytes(b"PK\x03\x04 truncated")
     joblib.dump({"not": "a model"}, demo / "model.pkl")
     report = demo / "never.json"
@@ -131,3 +149,46 @@ def test_probes_lists_every_installed_probe(tmp_path: Path) -> None:
     names = [line.split()[0] for line in proc.stdout.splitlines()]
     assert [info.name for info in auditkit.available_probes()] == names
     assert {"target_leakage", "slice_bias", "nan_injection", "cost_weighted_errors"} <= set(names)
+
+
+@pytest.mark.parametrize("report", ["--json", "--html", "--markdown", "--junit"])
+@pytest.mark.parametrize("victim", ["titanic_audit.csv", "titanic_train.csv", "titanic_model.skops", "costs.csv"])
+def test_a_report_is_never_written_over_an_input(demo: Path, report: str, victim: str) -> None:
+    (demo / "costs.csv").write_text("actual,0,1\n0,0,1\n1,5,0\n")
+    before = (demo / victim).read_bytes()
+    proc = auditkit_cli(
+        "run", "--data", "titanic_audit.csv", "--reference", "titanic_train.csv", "--model", "titanic_model.skops",
+        "--target", "survived", "--cost-matrix", "costs.csv", "--probes", "cost_weighted_errors",
+        report, f"./{victim}", cwd=demo,
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert f"would overwrite the" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert (demo / victim).read_bytes() == before
+
+
+def test_report_and_diff_never_write_over_the_scorecards_they_read(demo: Path) -> None:
+    proc = auditkit_cli(
+        "run", "--data", "titanic_vendor_scores.csv", "--prediction-column", "vendor_label", "--target", "survived",
+        "--probes", "slice_bias", "--json", "base.json", cwd=demo,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    before = (demo / "base.json").read_bytes()
+    for args in (["report", "base.json", "--html", "base.json"],
+                 ["diff", "base.json", "base.json", "--markdown", "base.json"]):
+        proc = auditkit_cli(*args, cwd=demo)
+        assert proc.returncode == 2 and "would overwrite the" in proc.stderr, proc.stdout + proc.stderr
+        assert (demo / "base.json").read_bytes() == before
+
+
+def test_a_bare_cost_matrix_is_read_in_the_order_of_the_classes(demo: Path) -> None:
+    # No labels: two lines of two costs; the first line is costs, not a header.
+    (demo / "bare.csv").write_text("0,1\n5,0\n")
+    proc = auditkit_cli(
+        "run", "--data", "titanic_audit.csv", "--model", "titanic_model.skops", "--target", "survived",
+        "--cost-matrix", "bare.csv", "--probes", "cost_weighted_errors", "--json", "bare.json", cwd=demo,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    (probe,) = _check_report(demo / "bare.json")["probes"]
+    assert probe["status"] in ("passed", "failed"), probe.get("reason")
+    # rows actual, columns predicted: a false positive (actual 0, predicted 1) costs 1, a miss 5
+    assert probe["metrics"]["costs"] == {"fp": 1.0, "fn": 5.0, "tp": 0.0, "tn": 0.0}

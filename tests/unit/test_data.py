@@ -158,3 +158,24 @@ def test_digest_is_stable_and_sensitive_to_content() -> None:
     c = AuditData(frame().assign(amount=lambda d: d.amount + 1e-9), target="y")
     assert a.sha256 == b.sha256 != c.sha256
     assert a.describe() == {"rows": 40, "columns": 7, "target": "y", "sensitive": [], "sha256": a.sha256}
+
+
+def test_the_user_s_frames_keep_their_column_names() -> None:
+    # Non-string column names are renamed for the audit, on auditkit's own copies.
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({0: rng.normal(size=50), 1: rng.normal(size=50), "y": rng.integers(0, 2, 50)})
+    reference = frame.copy()
+    data = AuditData(frame, target="y", reference=reference)
+    assert list(frame.columns) == [0, 1, "y"] and list(reference.columns) == [0, 1, "y"]
+    assert list(data.X.columns) == ["0", "1"] and list(data.reference.columns) == ["0", "1", "y"]
+
+
+@pytest.mark.parametrize(("costs", "message"), [
+    ({"fp": -1, "fn": 5}, "cost 'fp' must be zero or more"),
+    ({"fp": 0, "fn": 0}, "errors cost nothing"),
+    ("c", r"costs column 'c' has 2 missing or infinite value\(s\)"),
+])
+def test_costs_that_price_nothing_or_are_missing_are_refused(costs, message) -> None:
+    frame = pd.DataFrame({"x": range(10), "c": [1.0] * 8 + [np.nan, np.inf], "y": [0, 1] * 5})
+    with pytest.raises(DataError, match=message):
+        AuditData(frame, target="y", costs=costs)

@@ -288,3 +288,9 @@ def test_a_cancelled_context_refuses_the_model_and_says_why(clean_model, data) -
     for call in (lambda: ctx.model.predict(data.X), lambda: ctx.model.outputs(data.X), ctx.check):
         with pytest.raises(auditkit.ProbeCancelled, match="ran past its time budget of 0.3 s"):
             call()
+
+
+@pytest.mark.parametrize("probes", [[], "", " , "])
+def test_an_audit_of_no_probes_is_refused_not_passed(clean_model, data, probes) -> None:
+    with pytest.raises(ProbeConfigError, match="no probes were selected"):
+        audit(clean_model, data, probes=probes)
