@@ -18,6 +18,7 @@ __all__ = [
     "expired_waivers",
     "flatten_metrics",
     "fmt_number",
+    "score_notes",
     "shown_findings",
     "truncate",
     "verdict",
@@ -64,6 +65,23 @@ def expired_waivers(card: Scorecard) -> list[str]:
 
 def verdict(card: Scorecard) -> str:
     return "PASSED" if card.passed else "FAILED"
+
+
+def score_notes(card: Scorecard) -> list[str]:
+    """What the headline's score does not say by itself: the score the gate holds
+    against its floor when waived findings are set aside, and the probes that errored,
+    whose findings nobody knows (the score counts only the probes that ran)."""
+    notes = []
+    policy = GatePolicy.from_dict(card.policy)
+    gate = policy.gate_score(card.probes, scorecard_date(card))
+    if round(gate) != round(card.score):
+        floor = f" (floor {policy.min_score:g})" if policy.min_score else ""
+        notes.append(f"gate score {gate:.0f}/100 with waived findings set aside{floor}")
+    errored = sum(r.status == "error" for r in card.probes)
+    if errored:
+        notes.append(f"{errored} of {len(card.probes)} probe{'s' if len(card.probes) != 1 else ''} errored and "
+                     f"{'is' if errored == 1 else 'are'} not scored")
+    return notes
 
 
 def describe_slice(conditions: tuple[Condition, ...] | None) -> str:

@@ -25,6 +25,7 @@ from auditkit._report._common import (
     expired_waivers,
     flatten_metrics,
     fmt_number,
+    score_notes,
     shown_findings,
     truncate,
     verdict,
@@ -239,7 +240,7 @@ def render_html(card: Scorecard) -> str:
         score=f"{card.score:.0f}",
         summary_line=(
             f"{len(card.probes)} probe{'s' if len(card.probes) != 1 else ''}: {summary_line}." if card.probes else "No probe ran."
-        ),
+        ) + "".join(f" {note[0].upper()}{note[1:]}." for note in score_notes(card)),
         created_at=card.created_at,
         model_kind=str(card.model.get("kind", "model")),
         model_extra=truncate(model_extra, 300),

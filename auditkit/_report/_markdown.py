@@ -11,7 +11,15 @@ from __future__ import annotations
 import re
 
 from auditkit._policy import GatePolicy
-from auditkit._report._common import ShownFinding, describe_slice, expired_waivers, shown_findings, truncate, verdict
+from auditkit._report._common import (
+    ShownFinding,
+    describe_slice,
+    expired_waivers,
+    score_notes,
+    shown_findings,
+    truncate,
+    verdict,
+)
 from auditkit._results import Scorecard
 
 __all__ = ["md_code", "md_escape", "render_markdown"]
@@ -46,6 +54,7 @@ def render_markdown(card: Scorecard) -> str:
     icon = "\u2705" if card.passed else "\u274c"
     lines = [
         f"### {icon} auditkit: audit {verdict(card)}, score {card.score:.0f}/100 (grade {card.grade})",
+        *(["", "_" + "; ".join(n[0].upper() + n[1:] for n in score_notes(card)) + "._"] if score_notes(card) else []),
         "",
         f"Model {md_code(card.model.get('kind', '?'))} ({md_escape(card.model.get('task', '?'))}) on "
         f"{card.data.get('rows', '?')} rows \u00d7 {card.data.get('columns', '?')} columns, target "

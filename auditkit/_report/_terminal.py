@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from auditkit._report._common import ShownFinding, expired_waivers, shown_findings
+from auditkit._report._common import ShownFinding, expired_waivers, score_notes, shown_findings
 from auditkit._results import Finding, ProbeResult, Scorecard
 
 __all__ = ["render_terminal"]
@@ -37,13 +37,18 @@ def render_terminal(card: Scorecard, *, color: bool = False, width: int = 120) -
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=color, no_color=not color, width=width, highlight=False)
     verdict = "PASSED" if card.passed else "FAILED"
-    head = Text(f"auditkit {card.auditkit_version} - audit {verdict}: score {card.score:.0f}/100, grade {card.grade}")
+    notes = score_notes(card)
+    head = Text(
+        f"auditkit {card.auditkit_version} - audit {verdict}: score {card.score:.0f}/100, grade {card.grade}"
+        + (f" ({'; '.join(notes)})" if notes else "")
+    )
     head.stylize("bold green" if card.passed else "bold red")
     console.print(head)
     console.print(
         f"model: {card.model.get('kind')} ({card.model.get('task')})   "
         f"data: {card.data.get('rows')} rows x {card.data.get('columns')} columns, target "
         f"{card.data.get('target')!r}   seed: {card.seed}   gate: fail on {card.policy.get('fail_on')}"
+        + (f", below score {card.policy.get('min_score'):g}" if card.policy.get("min_score") else "")
     )
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
     table.add_column("probe", no_wrap=True)

@@ -365,3 +365,31 @@ def test_a_grid_cell_tried_at_several_rates_shows_its_worst_outcome() -> None:
         "age x inf: rejected; one_cell: rejected",
         "age x nan: silent_corruption; one_cell: handled, whole_column: silent_corruption",
     ]
+
+
+def test_every_headline_gives_the_gate_score_when_waivers_move_it(cards) -> None:
+    # Waived, the leak no longer counts: the gate holds 100 against its floor while the
+    # score, which counts every finding, reads 25. A headline of "PASSED, 25/100" alone
+    # would contradict the floor it prints.
+    from auditkit._scoring import overall_score
+
+    policy = {"fail_on": "critical", "min_score": 60, "waivers": [{"probe": "target_leakage", "reason": "known"}]}
+    probes = (cards.leakage_result(),)
+    card = cards.make_card(probes, policy=policy, score=overall_score(probes), passed=True)
+    gate = auditkit.GatePolicy.from_dict(policy).gate_score(probes)
+    assert round(gate) != round(card.score) and gate >= 60 > card.score
+    note = f"ate score {gate:.0f}/100 with waived findings set aside (floor 60)"
+    assert note in auditkit.render_terminal(card, width=400).splitlines()[0]
+    assert "below score 60" in auditkit.render_terminal(card, width=400).splitlines()[1]
+    assert note in auditkit.render_markdown(card).split("| probe |")[0]
+    assert note in auditkit.render_html(card)
+    # without waivers, no note
+    plain = cards.make_card(probes, score=overall_score(probes))
+    assert "ate score" not in auditkit.render_terminal(plain) + auditkit.render_markdown(plain)
+
+
+def test_errored_probes_are_counted_in_the_headline(full_card) -> None:
+    # The score counts the probes that ran; one that errored may hide anything.
+    head = auditkit.render_terminal(full_card, width=400).splitlines()[0]
+    assert "1 of 6 probes errored and is not scored" in head
+    assert "1 of 6 probes errored and is not scored" in auditkit.render_markdown(full_card).split("| probe |")[0]
