@@ -56,12 +56,15 @@ def _to_pandas(obj: Any, what: str) -> pd.DataFrame:
     )
 
 
-def _names(value: str | Iterable[str] | None) -> tuple[str, ...]:
+def _names(value: str | Iterable[str] | None, what: str = "columns") -> tuple[str, ...]:
+    """Column names, each once, in the order given."""
     if value is None:
         return ()
     if isinstance(value, str):
         return (value,)
-    return tuple(str(v) for v in value)
+    if not isinstance(value, Iterable):
+        raise DataError(f"{what} must be a column name or a list of names; got {type(value).__name__} {value!r}")
+    return tuple(dict.fromkeys(str(v) for v in value))
 
 
 def _looks_like_id_name(name: str) -> bool:
@@ -176,10 +179,10 @@ class AuditData:
             raise DataError("the audit data has no columns")
         self._frame = df
         self.target: str = target
-        self.sensitive: tuple[str, ...] = _names(sensitive)
+        self.sensitive: tuple[str, ...] = _names(sensitive, "sensitive")
         self.time: str | None = time
-        self.ids: tuple[str, ...] = _names(ids)
-        self.ignore: tuple[str, ...] = _names(ignore)
+        self.ids: tuple[str, ...] = _names(ids, "ids")
+        self.ignore: tuple[str, ...] = _names(ignore, "ignore")
         self.prediction: str | None = prediction
         self.score: str | None = score
         self._check_roles()
@@ -218,6 +221,32 @@ class AuditData:
                     raise DataError(f"{role} column {name!r} is the target itself")
         if self.target in self.sensitive:
             raise DataError(f"sensitive column {self.target!r} is the target itself")
+        # The model's own outputs are neither groups of people nor anything else.
+        outputs = {"prediction": self.prediction, "score": self.score}
+        for role, name in outputs.items():
+            if name is None:
+                continue
+            for other, names in roles:
+                if other != role and other != "ignore" and name in names:
+                    raise DataError(f"{other} column {name!r} is also the stored {role} column")
+        if self.time is not None:
+            self._check_time(self._frame[self.time])
+
+    def _check_time(self, column: pd.Series) -> None:
+        """A time column holds dates, times or numbers (a year, an epoch): anything else
+        would quietly switch off the checks that need it."""
+        if ptypes.is_datetime64_any_dtype(column.dtype) or (
+            ptypes.is_numeric_dtype(column.dtype) and not ptypes.is_bool_dtype(column.dtype)
+        ):
+            return
+        values = column.dropna()
+        parsed = pd.to_datetime(values.astype(str), errors="coerce", format="mixed")
+        bad = values[parsed.isna().to_numpy()]
+        if len(values) and len(bad) > 0.05 * len(values):
+            raise DataError(
+                f"time column {self.time!r} does not hold dates or times: {len(bad)} of its {len(values)} values "
+                f"are not, such as {_list(bad.unique()[:3])}"
+            )
 
     def _check_target(self) -> None:
         y = self._frame[self.target]

@@ -179,3 +179,23 @@ def test_costs_that_price_nothing_or_are_missing_are_refused(costs, message) -> 
     frame = pd.DataFrame({"x": range(10), "c": [1.0] * 8 + [np.nan, np.inf], "y": [0, 1] * 5})
     with pytest.raises(DataError, match=message):
         AuditData(frame, target="y", costs=costs)
+
+
+@pytest.mark.parametrize(("roles", "message"), [
+    ({"sensitive": "pred", "prediction": "pred"}, "sensitive column 'pred' is also the stored prediction column"),
+    ({"score": "pred", "prediction": "pred"}, "score column 'pred' is also the stored prediction column"),
+    ({"time": "g"}, "time column 'g' does not hold dates or times: 40 of its 40 values are not"),
+    ({"sensitive": 5}, "sensitive must be a column name or a list of names; got int 5"),
+])
+def test_roles_that_cannot_be_are_refused(roles, message) -> None:
+    frame = pd.DataFrame({"a": np.arange(40.0), "g": ["x", "y"] * 20, "pred": [0, 1] * 20, "y": [0, 1] * 20})
+    with pytest.raises(DataError, match=message):
+        AuditData(frame, target="y", **roles)
+
+
+def test_a_column_named_twice_in_a_role_counts_once_and_times_may_be_dates_or_numbers() -> None:
+    frame = pd.DataFrame({"g": ["x", "y"] * 20, "y": [0, 1] * 20, "year": range(2000, 2040),
+                          "day": pd.date_range("2020-01-01", periods=40).astype(str)})
+    assert AuditData(frame, target="y", sensitive=["g", "g"]).sensitive == ("g",)
+    for time in ("year", "day"):
+        assert AuditData(frame, target="y", time=time).time == time
