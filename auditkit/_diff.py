@@ -2,17 +2,22 @@
 
 Findings are matched by probe, finding code, features and slice (the order of
 features and of slice conditions does not matter). A finding only in the
-current scorecard is **new**, one only in the baseline is **fixed**, one in
-both whose severity or waiver changed is **changed**. Numeric metrics are
-compared too (list entries matched by their feature, group or column rather
-than their position), and the largest moves are reported.
+current scorecard is **new**, one in both whose severity or waiver changed is
+**changed**, and one only in the baseline is **fixed** when its probe ran
+again and found it no more, but **not checked** when its probe did not run
+now (skipped, error, or left out of the audit): a check that did not run has
+shown nothing, and silence must not pass for a fix. Numeric metrics of probes
+that ran in both are compared too (list entries matched by their feature,
+group or column rather than their position), and the largest moves are
+reported.
 
 ``ScorecardDiff.regressions(severity)`` is what ``auditkit diff --fail-on-new``
 gates on: new findings at or above the severity that no waiver covers,
-findings that rose to it, and probes that ran in the baseline but could not
-run now (an error hides whatever it would have found). Findings already in
-the baseline do not count: CI can gate on regressions alone while the old
-findings are worked off.
+findings that rose to it, probes that ran in the baseline but did not run now
+(lost coverage: otherwise leaving a probe out, or the data it needs, would be
+a way round the gate), and audits of different targets (their findings do not
+compare). Findings already in the baseline do not count: CI can gate on
+regressions alone while the old findings are worked off.
 """
 
 from __future__ import annotations
@@ -37,6 +42,12 @@ __all__ = [
 
 MAX_METRIC_DELTAS = 20
 MAX_LISTED = 50
+# A probe "ran" when it judged the model; skipped and error results carry no findings to compare.
+_RAN = ("passed", "failed")
+
+# Message templates (the tests reuse them).
+COVERAGE_LOST = "probe {probe} ran in the baseline but {how}, so it was not checked{found}"
+DIFFERENT_TARGETS = "the two audits are of different targets ({before} in the baseline, {after} now), so their findings do not compare"
 _IDENTITY_KEYS = ("feature", "column", "group", "injection", "kind", "name", "metric", "class")
 
 
@@ -91,6 +102,22 @@ class ProbeChange:
     after_status: str | None
     before_score: float | None
     after_score: float | None
+    after_reason: str | None = None
+
+    @property
+    def lost_coverage(self) -> bool:
+        """Ran in the baseline, did not run now: whatever it would have found is unknown."""
+        return self.before_status in _RAN and self.after_status not in _RAN
+
+    def how_now(self) -> str:
+        """How the probe did not run now, in a few words (its reason goes on the probe's line)."""
+        if self.after_status is None:
+            return "was left out of this audit"
+        return "was skipped now" if self.after_status == "skipped" else "could not run now"
+
+    def not_checked_note(self) -> str:
+        """For the probe's line in a rendering: that it was not checked, and why."""
+        return f"not checked now: {self.after_reason or self.how_now().removesuffix(' now')}"
 
 
 @dataclass(frozen=True)
@@ -103,6 +130,17 @@ class ScorecardDiff:
     unchanged: int
     probes: tuple[ProbeChange, ...]
     metrics: tuple[MetricDelta, ...]
+    # Baseline findings whose probe did not run now: neither fixed nor still there, unknown.
+    unchecked: tuple[FindingChange, ...] = ()
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What makes the two audits not compare: different targets. New rows and new
+        columns are what a change usually brings, so they are context, not a warning."""
+        before, after = self.baseline.data.get("target"), self.current.data.get("target")
+        if before == after:
+            return ()
+        return (DIFFERENT_TARGETS.format(before=_target_name(before), after=_target_name(after)),)
 
     @property
     def score_delta(self) -> float:
@@ -122,10 +160,20 @@ class ScorecardDiff:
                 out.append(
                     f"finding {c.describe()} rose from {c.before.severity.value} to {c.after.severity.value}: {c.after.message}"
                 )
-        for p in self.probes:
-            if p.after_status == "error" and p.before_status in ("passed", "failed"):
-                out.append(f"probe {p.probe} ran in the baseline but could not run now, so its findings cannot be compared")
+        out.extend(self._coverage_lost(p) for p in self.probes if p.lost_coverage)
+        # A baseline of another target (most often the wrong file) would let its
+        # findings pass for fixed: the gate cannot vouch for such a comparison.
+        out.extend(self.warnings)
         return out
+
+    def _coverage_lost(self, p: ProbeChange) -> str:
+        # The severity bar does not apply: what the probe would have found now is unknown.
+        left = [c.finding for c in self.unchecked if c.probe == p.probe]
+        found = ""
+        if left:
+            worst = max(left, key=lambda f: f.severity.rank).severity.value
+            found = f"; the baseline had {len(left)} finding{'s' if len(left) != 1 else ''} there, the worst {worst}"
+        return COVERAGE_LOST.format(probe=p.probe, how=p.how_now(), found=found)
 
 
 def finding_key(probe: str, f: Finding) -> tuple[Any, ...]:
@@ -194,11 +242,13 @@ def diff_scorecards(baseline: Scorecard, current: Scorecard) -> ScorecardDiff:
                 changed.append(FindingChange(r.name, old, f, waived_then, waived_now))
             else:
                 unchanged += 1
-    fixed = [
-        FindingChange(name, f, None, waived_before=_waived(pol_b, baseline, name, f))
-        for bucket in before.values()
-        for name, f in bucket
-    ]
+    ran_now = {r.name for r in current.probes if r.status in _RAN}
+    fixed: list[FindingChange] = []
+    unchecked: list[FindingChange] = []
+    for bucket in before.values():
+        for name, f in bucket:
+            gone = FindingChange(name, f, None, waived_before=_waived(pol_b, baseline, name, f))
+            (fixed if name in ran_now else unchecked).append(gone)
     old_probes = {r.name: r for r in baseline.probes}
     new_probes = {r.name: r for r in current.probes}
     probes, deltas = [], []
@@ -212,9 +262,11 @@ def diff_scorecards(baseline: Scorecard, current: Scorecard) -> ScorecardDiff:
                     b.status if b else None,
                     a.score if a else None,
                     b.score if b else None,
+                    b.reason if b and b.status not in _RAN else None,
                 )
             )
-        if a is not None and b is not None:
+        # A probe that did not run has no metrics: every one of them "gone" would be noise.
+        if a is not None and b is not None and a.status in _RAN and b.status in _RAN:
             deltas.extend(_metric_deltas(a, b))
     deltas.sort(key=lambda d: -_relative(d))
     rank = lambda c: -c.finding.severity.rank  # noqa: E731 - worst first
@@ -227,7 +279,21 @@ def diff_scorecards(baseline: Scorecard, current: Scorecard) -> ScorecardDiff:
         unchanged=unchanged,
         probes=tuple(probes),
         metrics=tuple(deltas),
+        unchecked=tuple(sorted(unchecked, key=rank)),
     )
+
+
+def _target_name(target: Any) -> str:
+    return "no target" if target is None else repr(target)
+
+
+def _data_line(diff: ScorecardDiff) -> str | None:
+    """Rows and columns when they moved: context for new findings, not a warning."""
+    b, c = diff.baseline.data, diff.current.data
+    keys = [k for k in ("rows", "columns") if b.get(k) != c.get(k)]
+    if not keys:
+        return None
+    return "data: " + ", ".join(f"{b.get(k, '?')} -> {c.get(k, '?')} {k}" for k in keys)
 
 
 # --- renderers ---------------------------------------------------------------------------
@@ -261,7 +327,13 @@ def _summary(diff: ScorecardDiff) -> str:
         f"score {b.score:.0f} -> {c.score:.0f} ({diff.score_delta:+.0f}), grade {b.grade} -> {c.grade}, "
         f"gate {'passed' if b.passed else 'failed'} -> {'passed' if c.passed else 'failed'}; "
         f"findings: {len(diff.new)} new, {len(diff.fixed)} fixed, {len(diff.changed)} changed, {diff.unchanged} unchanged"
+        + (f", {len(diff.unchecked)} not checked" if diff.unchecked else "")
     )
+
+
+def _probe_line(p: ProbeChange) -> str:
+    line = f"{p.probe}: {p.before_status or 'not run'} -> {p.after_status or 'not run'} (score {_num(p.before_score)} -> {_num(p.after_score)})"
+    return line + (f"; {p.not_checked_note()}" if p.lost_coverage else "")
 
 
 def render_diff_terminal(diff: ScorecardDiff, *, color: bool = False, width: int = 120, fail_on_new: Severity | str | None = None) -> str:
@@ -274,6 +346,10 @@ def render_diff_terminal(diff: ScorecardDiff, *, color: bool = False, width: int
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=color, no_color=not color, width=width, highlight=False)
     console.print(Text(f"auditkit diff: {_summary(diff)}", style="bold"))
+    for warning in diff.warnings:
+        console.print(Text(f"warning: {warning}", style="bold yellow"))
+    if (data := _data_line(diff)) is not None:
+        console.print(data)
 
     def section(title: str, items: list[str], style: str, mark: str) -> None:
         if not items:
@@ -291,15 +367,12 @@ def render_diff_terminal(diff: ScorecardDiff, *, color: bool = False, width: int
     section("fixed", [f"[{c.finding.severity.value}] {c.describe()}: {c.finding.message}" for c in diff.fixed], "green", "-")
     section("changed", [_change_line(c) for c in diff.changed], "yellow", "~")
     section(
-        "probes",
-        [
-            f"{p.probe}: {p.before_status or 'not run'} -> {p.after_status or 'not run'}"
-            f" (score {_num(p.before_score)} -> {_num(p.after_score)})"
-            for p in diff.probes
-        ],
-        "",
-        "*",
+        "not checked (in the baseline; the probe did not run now)",
+        [f"[{c.finding.severity.value}] {c.describe()}: {c.finding.message}" for c in diff.unchecked],
+        "yellow",
+        "?",
     )
+    section("probes", [_probe_line(p) for p in diff.probes], "", "*")
     section(
         "metrics (largest moves)",
         [f"{d.probe}.{d.name}: {_num(d.before)} -> {_num(d.after)} ({_delta(d)})" for d in diff.metrics[:MAX_METRIC_DELTAS]],
@@ -325,6 +398,10 @@ def render_diff_markdown(diff: ScorecardDiff, *, fail_on_new: Severity | str | N
     regressions = diff.regressions(fail_on_new) if fail_on_new is not None else None
     icon = "\u274c" if regressions else ("\u2705" if regressions is not None else "\U0001f50d")
     lines = [f"### {icon} auditkit diff", "", md_escape(_summary(diff)), ""]
+    for warning in diff.warnings:
+        lines.extend([f"\u26a0\ufe0f **Warning:** {md_escape(warning)}", ""])
+    if (data := _data_line(diff)) is not None:
+        lines.extend([md_escape(data), ""])
 
     def section(title: str, rows: list[str]) -> None:
         if not rows:
@@ -341,11 +418,16 @@ def render_diff_markdown(diff: ScorecardDiff, *, fail_on_new: Severity | str | N
     section(f"New findings ({len(diff.new)})", [item(c, " _(waived)_" if c.waived_after else "") for c in diff.new])
     section(f"Fixed findings ({len(diff.fixed)})", [item(c) for c in diff.fixed])
     section(f"Changed findings ({len(diff.changed)})", [md_escape(_change_line(c)) for c in diff.changed])
+    section(
+        f"Not checked ({len(diff.unchecked)}): in the baseline, and their probe did not run now",
+        [item(c) for c in diff.unchecked],
+    )
     if diff.probes:
         lines += ["| probe | status | score |", "|---|---|--:|"]
         for p in diff.probes:
+            lost = f" ({md_escape(p.not_checked_note())})" if p.lost_coverage else ""
             lines.append(
-                f"| {md_code(p.probe)} | {p.before_status or 'not run'} \u2192 {p.after_status or 'not run'} "
+                f"| {md_code(p.probe)} | {p.before_status or 'not run'} \u2192 {p.after_status or 'not run'}{lost} "
                 f"| {_num(p.before_score)} \u2192 {_num(p.after_score)} |"
             )
         lines.append("")

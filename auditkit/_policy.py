@@ -14,13 +14,17 @@ scorecard can be re-rendered, and waivers re-read, long after the audit.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from auditkit._errors import ProbeConfigError
+from auditkit._errors import ProbeConfigError, UnknownProbeError
 from auditkit._results import Condition, Finding, ProbeResult, Scorecard, Severity
+
+if TYPE_CHECKING:
+    from auditkit._probe import Probe
 
 __all__ = ["AuditConfig", "GatePolicy", "Waiver", "WaiverStatus", "scorecard_date", "waiver_statuses"]
 
@@ -306,6 +310,96 @@ def _number(value: Any, name: str) -> float:
     return float(value)
 
 
+# What a config says when it names a probe or a setting that is not there
+# (templates the tests reuse; load_config puts the file's name in front).
+UNKNOWN_PROBE = "{what} for unknown probe {name!r}; installed probes are: {installed}"
+NO_SUCH_SETTING = "probe {name!r} has no setting {setting!r}; its settings are: {known}"
+BAD_SETTING = "probe {name!r} setting {setting} = {value!r} is invalid: {problem}"
+BAD_SETTINGS = "probe {name!r} settings {settings} do not go together: {problem}"
+
+
+def _defined_probes() -> dict[str, type[Probe]]:
+    """Probe classes defined in this process, by name. A test suite's own probes are
+    configured in its pyproject.toml and run by the pytest plugin without being installed."""
+    from auditkit._probe import Probe
+
+    found: dict[str, type[Probe]] = {}
+    stack = list(Probe.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        name = cls.__dict__.get("name")
+        if isinstance(name, str) and name:
+            found.setdefault(name, cls)
+    return found
+
+
+def _check_probe_names(named: Iterable[tuple[str, str]]) -> None:
+    """Each (what, probe name) names an installed or defined probe; else a config error.
+
+    A setting or a waiver for a probe that does not exist would be ignored, and a
+    typo in a waiver would leave the finding it meant failing: say so instead."""
+    from auditkit._registry import _entry_points
+
+    installed = sorted(_entry_points())
+    defined: dict[str, type[Probe]] | None = None
+    for what, name in named:
+        if name in installed:
+            continue
+        defined = _defined_probes() if defined is None else defined
+        if name not in defined:
+            listed = ", ".join(installed) or "(none installed)"
+            raise ProbeConfigError(UNKNOWN_PROBE.format(what=what, name=name, installed=listed))
+
+
+def _probe_class(name: str) -> type[Probe] | None:
+    """The class a probe's settings will reach; None when it cannot be loaded (the
+    audit reports that probe as an error of its own, config or not)."""
+    from auditkit._registry import _load_class
+
+    try:
+        return _load_class(name)
+    except UnknownProbeError:
+        return _defined_probes().get(name)
+    except Exception:  # a broken third-party probe: not this config's mistake
+        return None
+
+
+def _build_problem(cls: type[Probe], settings: Mapping[str, Any]) -> str | None:
+    """What building the probe with these settings says is wrong with them, if anything."""
+    try:
+        cls(**settings)
+    except ProbeConfigError as exc:
+        return str(exc)
+    except Exception as exc:  # a value of the wrong type trips the probe's own checks
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _check_probe_settings(name: str, settings: Mapping[str, Any]) -> None:
+    """Build the probe with its configured settings now, so that a bad one is a config
+    error naming the probe and the setting before the audit starts, not in its middle."""
+    cls = _probe_class(name)
+    if cls is None or not dataclasses.is_dataclass(cls):
+        return  # not a dataclass probe: its settings are checked when the audit builds it
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    for setting in settings:
+        if setting not in fields:
+            raise ProbeConfigError(NO_SUCH_SETTING.format(name=name, setting=setting, known=", ".join(sorted(fields)) or "(none)"))
+    missing = dataclasses.MISSING
+    if any(f.default is missing and f.default_factory is missing and k not in settings for k, f in fields.items()):
+        return  # needs a setting the config does not give: only the code that builds it can
+    problem = _build_problem(cls, settings)
+    if problem is None:
+        return
+    # Blame the one setting that fails the same way on its own; else it is their combination.
+    for setting, value in settings.items():
+        if _build_problem(cls, {setting: value}) == problem:
+            raise ProbeConfigError(BAD_SETTING.format(name=name, setting=setting, value=value, problem=problem))
+    listed = ", ".join(f"{k} = {v!r}" for k, v in settings.items())
+    raise ProbeConfigError(BAD_SETTINGS.format(name=name, settings=listed, problem=problem))
+
+
 @dataclass(frozen=True)
 class AuditConfig:
     """Everything an audit can be configured with: the gate, per-probe settings, the time budget.
@@ -368,6 +462,10 @@ class AuditConfig:
             probe_fail_on=probe_fail_on,
             waivers=tuple(Waiver.from_mapping(w) for w in waivers),
         )
+        if probes or policy.waivers:
+            _check_probe_names([("settings", name) for name in probes] + [("waiver", w.probe) for w in policy.waivers])
+            for name, table in settings.items():
+                _check_probe_settings(name, table)
         return cls(
             policy=policy,
             probe_settings={k: v for k, v in settings.items() if v},

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import auditkit
 from auditkit import Condition, Finding, ProbeResult
+from auditkit._diff import COVERAGE_LOST, DIFFERENT_TARGETS
 
 
 def slice_finding(severity: str = "medium", *, order: int = 0) -> Finding:
@@ -97,7 +104,9 @@ def test_a_finding_that_rises_to_the_gate_or_a_probe_that_now_errors_is_a_regres
     reasons = auditkit.diff_scorecards(base, now).regressions("high")
     assert len(reasons) == 2
     assert "rose from low to high" in reasons[0]
-    assert reasons[1] == "probe target_leakage ran in the baseline but could not run now, so its findings cannot be compared"
+    assert reasons[1] == COVERAGE_LOST.format(
+        probe="target_leakage", how="could not run now", found="; the baseline had 1 finding there, the worst medium"
+    )
 
 
 def test_a_new_finding_under_a_standing_waiver_is_no_regression(cards) -> None:
@@ -127,3 +136,100 @@ def test_the_diff_renders_for_a_terminal_and_as_markdown(cards) -> None:
     assert "**1 regression at high or above:**" in md
     clean = auditkit.render_diff_markdown(auditkit.diff_scorecards(now, now), fail_on_new="high")
     assert clean.startswith("### \u2705 auditkit diff") and "No regressions at high or above." in clean
+
+
+def skipped(name: str, reason: str = "no costs were given") -> ProbeResult:
+    return ProbeResult(name=name, status="skipped", reason=reason)
+
+
+def test_a_finding_whose_probe_did_not_run_now_is_not_checked_not_fixed(cards) -> None:
+    """Skipped, crashed or left out: the probe has shown nothing, so its baseline
+    findings are "not checked", and the lost coverage fails the gate at any severity."""
+    cost = Finding(code="money_left_on_table", severity="high", message="0.36 per row is left on the table.")
+    base = cards.make_card(
+        (
+            result("cost_weighted_errors", cost, metrics={"expected_cost": 0.89}),
+            result("target_leakage", leak("boat")),
+            result("slice_bias", slice_finding("medium")),
+            result("nan_injection"),
+        )
+    )
+    now = cards.make_card((skipped("cost_weighted_errors"), result("slice_bias"), result("nan_injection", status="error")))
+    diff = auditkit.diff_scorecards(base, now)
+    assert [c.describe() for c in diff.fixed] == ["slice_bias/underperforming_slice [age, sex] where age >= 60 and sex == 'f'"]
+    assert [(c.probe, c.finding.severity.value) for c in diff.unchecked] == [("target_leakage", "critical"), ("cost_weighted_errors", "high")]
+    assert diff.metrics == ()  # a skipped probe has no metrics; none of them is "gone"
+    assert diff.regressions("critical") == [
+        COVERAGE_LOST.format(probe="cost_weighted_errors", how="was skipped now", found="; the baseline had 1 finding there, the worst high"),
+        COVERAGE_LOST.format(probe="target_leakage", how="was left out of this audit", found="; the baseline had 1 finding there, the worst critical"),
+        COVERAGE_LOST.format(probe="nan_injection", how="could not run now", found=""),
+    ]
+
+    text = auditkit.render_diff_terminal(diff, fail_on_new="high", width=200)
+    assert "findings: 0 new, 1 fixed, 0 changed, 0 unchanged, 2 not checked" in text
+    assert "not checked (in the baseline; the probe did not run now)" in text
+    assert "  ? [high] cost_weighted_errors/money_left_on_table: 0.36 per row is left on the table." in text
+    assert "- [high] cost_weighted_errors" not in text  # never listed as fixed
+    assert "cost_weighted_errors: failed -> skipped (score 0 -> -); not checked now: no costs were given" in text
+    assert "target_leakage: failed -> not run (score 0 -> -); not checked now: was left out of this audit" in text
+    assert "regressions at high or above: 3" in text
+    md = auditkit.render_diff_markdown(diff, fail_on_new="high")
+    assert md.startswith("### \u274c auditkit diff")
+    assert "**Not checked (2): in the baseline, and their probe did not run now**" in md
+    assert "**Fixed findings (1)**" in md
+    assert "(not checked now: no costs were given)" in md
+
+
+def test_a_probe_that_did_not_run_either_time_is_no_regression(cards) -> None:
+    base = cards.make_card((skipped("cost_weighted_errors"), result("target_leakage", status="error"), result("slice_bias")))
+    now = cards.make_card((result("target_leakage", status="error"), skipped("slice_bias", "no sensitive column")))
+    diff = auditkit.diff_scorecards(base, now)
+    assert diff.regressions("info") == [COVERAGE_LOST.format(probe="slice_bias", how="was skipped now", found="")]
+    assert diff.unchecked == () and diff.fixed == ()
+
+
+def test_audits_of_different_targets_warn_and_fail_the_gate(cards) -> None:
+    base = cards.make_card((result("target_leakage", leak("boat")),))
+    now = cards.make_card((result("target_leakage"),), data={"rows": 400, "columns": 15, "target": "y"})
+    diff = auditkit.diff_scorecards(base, now)
+    warning = DIFFERENT_TARGETS.format(before="'survived'", after="'y'")
+    assert diff.warnings == (warning,)
+    assert diff.regressions("critical") == [warning]  # a baseline of another target would pass 'boat' off as fixed
+    text = auditkit.render_diff_terminal(diff, width=200)
+    assert text.splitlines()[1:3] == [f"warning: {warning}", "data: 1309 -> 400 rows, 14 -> 15 columns"]
+    md = auditkit.render_diff_markdown(diff)
+    assert f"\u26a0\ufe0f **Warning:** the two audits are of different targets ('survived' in the baseline, 'y' now)" in md
+    # More rows or another column is what a change brings: context, not a warning.
+    grown = auditkit.diff_scorecards(base, dataclasses.replace(base, data={**base.data, "rows": 1400}))
+    assert grown.warnings == () and grown.regressions("info") == []
+    assert "data: 1309 -> 1400 rows" in auditkit.render_diff_terminal(grown)
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "auditkit", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_the_cli_gate_fails_when_a_probe_that_found_something_did_not_run_now(tmp_path: Path) -> None:
+    """The review's case, end to end: costs left out of the re-run skip
+    cost_weighted_errors, which must not read as its findings fixed."""
+    rng = np.random.default_rng(0)
+    n = 400
+    y = rng.integers(0, 2, n)
+    score = 1 / (1 + np.exp(-(y + rng.normal(0, 1.5, n))))
+    pd.DataFrame({"x": rng.normal(size=n), "y": y, "pred": (score > 0.5).astype(int), "score": score.round(6)}).to_csv(
+        tmp_path / "audit.csv", index=False
+    )
+    run = ["run", "--data", "audit.csv", "--target", "y", "--prediction-column", "pred", "--score-column", "score"]
+    run += ["--probes", "cost_weighted_errors"]
+    costly = cli(*run, "--cost-fp", "1", "--cost-fn", "5", "--json", "base.json", cwd=tmp_path)
+    assert costly.returncode == 1, costly.stdout + costly.stderr  # the threshold ignores the costs
+    found = json.loads((tmp_path / "base.json").read_text())["probes"][0]["findings"]
+    assert any(f["severity"] in ("high", "critical") for f in found)
+    assert cli(*run, "--json", "now.json", cwd=tmp_path).returncode == 0  # skipped: no costs given
+
+    proc = cli("diff", "base.json", "now.json", "--fail-on-new", "high", "--markdown", "diff.md", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    out = " ".join(proc.stdout.split())  # the terminal rendering wraps long lines
+    assert f"0 fixed, 0 changed, 0 unchanged, {len(found)} not checked" in out
+    assert "probe cost_weighted_errors ran in the baseline but was skipped now, so it was not checked" in out
+    assert "**Not checked" in (tmp_path / "diff.md").read_text()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 
 import auditkit
 from auditkit import AuditData, Condition, Evidence, Finding, GatePolicy, Probe, ProbeConfigError, Waiver, audit
+from auditkit._policy import BAD_SETTING, BAD_SETTINGS, NO_SUCH_SETTING, UNKNOWN_PROBE
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,7 +123,7 @@ def test_the_default_policy_reads_as_it_always_has() -> None:
 
 
 def test_a_file_of_its_own_holds_top_level_keys(tmp_path: Path) -> None:
-    path = write(tmp_path / "audit.toml", 'fail_on = "critical"\n[[waivers]]\nprobe = "x"\nreason = "known"\n')
+    path = write(tmp_path / "audit.toml", 'fail_on = "critical"\n[[waivers]]\nprobe = "target_leakage"\nreason = "known"\n')
     config = auditkit.load_config(path)
     assert config.policy.fail_on is auditkit.Severity.CRITICAL and len(config.policy.waivers) == 1
 
@@ -146,8 +149,96 @@ def test_a_bad_policy_is_one_clear_error_naming_the_file(tmp_path: Path, toml: s
     path = write(tmp_path / "audit.toml", toml)
     with pytest.raises(ProbeConfigError) as err:
         auditkit.load_config(path)
-    assert str(err.value).startswith("audit.toml: ")
+    assert str(err.value).startswith(f"{path}: ")
     assert message in str(err.value)
+
+
+# --- mistakes in the config: one line naming the file, the probe and the setting -----------------
+
+INSTALLED = ", ".join(sorted(p.name for p in auditkit.available_probes()))
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[tool.auditkit.probes.nope]\nmin_support = 0.1\n", UNKNOWN_PROBE.format(what="settings", name="nope", installed=INSTALLED)),
+        ('[tool.auditkit.probes.nope]\nfail_on = "low"\n', UNKNOWN_PROBE.format(what="settings", name="nope", installed=INSTALLED)),
+        (
+            '[[tool.auditkit.waivers]]\nprobe = "target_leakge"\nreason = "known"\n',
+            UNKNOWN_PROBE.format(what="waiver", name="target_leakge", installed=INSTALLED),
+        ),
+        (
+            "[tool.auditkit.probes.slice_bias]\nratio_threshold = 1.5\n",
+            BAD_SETTING.format(name="slice_bias", setting="ratio_threshold", value=1.5, problem="ratio_threshold must be in (0, 1]"),
+        ),
+        (
+            # Each alone is fine; only together do they break the probe's rule.
+            "[tool.auditkit.probes.slice_bias]\nsignificance = 0.02\nstrong_significance = 0.03\n",
+            BAD_SETTINGS.format(
+                name="slice_bias",
+                settings="significance = 0.02, strong_significance = 0.03",
+                problem="strong_significance must be in (0, significance]",
+            ),
+        ),
+    ],
+)
+def test_an_unknown_probe_or_a_bad_setting_is_a_config_error(tmp_path: Path, toml: str, message: str) -> None:
+    path = write(tmp_path / "pyproject.toml", toml)
+    with pytest.raises(ProbeConfigError) as err:
+        auditkit.load_config(path)
+    assert str(err.value) == f"{path}: {message}"
+
+
+def test_an_unknown_setting_names_the_probe_and_its_settings(tmp_path: Path) -> None:
+    path = write(tmp_path / "pyproject.toml", "[tool.auditkit.probes.slice_bias]\nbogus = 1\n")
+    with pytest.raises(ProbeConfigError) as err:
+        auditkit.load_config(path)
+    assert str(err.value).startswith(f"{path}: " + NO_SUCH_SETTING.format(name="slice_bias", setting="bogus", known="age_bands, "))
+
+
+def test_a_probe_defined_in_the_test_suite_is_known_to_the_config(tmp_path: Path, clean_model, data) -> None:
+    """A suite's own probes run under the pytest plugin without being installed."""
+    path = write(tmp_path / "pyproject.toml", '[tool.auditkit.probes.biased]\nfail_on = "medium"\n[[tool.auditkit.waivers]]\nprobe = "leaky"\nreason = "r"\n')
+    assert auditkit.load_config(path).policy.threshold("biased") is auditkit.Severity.MEDIUM
+    # A mapping given to audit() is checked the same way, with no file to name.
+    with pytest.raises(ProbeConfigError, match=r"^settings for unknown probe 'baised'; installed probes are: "):
+        audit(clean_model, data, probes=[Biased()], config={"probes": {"baised": {"fail_on": "medium"}}})
+
+
+def test_a_folder_is_not_a_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ProbeConfigError, match=r"is a folder, not a TOML file$"):
+        auditkit.load_config(tmp_path)
+    write(tmp_path / "pyproject.toml", "[tool.auditkit]\n")
+    with pytest.raises(ProbeConfigError, match=r"is a folder, not a TOML file; did you mean '.*pyproject.toml'\?$"):
+        auditkit.load_config(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["pyproject.toml", "pyproject-ci.toml"])
+def test_other_tools_tables_in_a_pyproject_are_theirs(tmp_path: Path, name: str) -> None:
+    """Only [tool.auditkit] is ours: a pyproject-shaped file without it holds no audit settings."""
+    path = write(tmp_path / name, '[project]\nname = "x"\n[tool.other]\nline-length = 100\n')
+    assert auditkit.load_config(path) == auditkit.AuditConfig()
+    write(path, '[tool.other]\nline-length = 100\n[tool.auditkit]\nfail_on = "low"\n')
+    assert auditkit.load_config(path).policy.fail_on is auditkit.Severity.LOW
+
+
+def test_the_cli_says_a_config_mistake_in_one_line_and_exits_2(tmp_path: Path, clean_binary: pd.DataFrame) -> None:
+    clean_binary.assign(pred=clean_binary["y"]).to_csv(tmp_path / "audit.csv", index=False)
+    run = [sys.executable, "-m", "auditkit", "run", "--data", "audit.csv", "--target", "y", "--prediction-column", "pred"]
+
+    def fails(*more: str) -> str:
+        proc = subprocess.run([*run, *more], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        (line,) = proc.stderr.splitlines()
+        return line
+
+    write(tmp_path / "pyproject.toml", "[tool.auditkit.probes.nope]\nx = 1\n")
+    assert fails() == "auditkit: error: pyproject.toml: " + UNKNOWN_PROBE.format(what="settings", name="nope", installed=INSTALLED)
+    write(tmp_path / "pyproject.toml", "[tool.auditkit.probes.slice_bias]\nratio_threshold = 1.5\n")
+    assert fails() == "auditkit: error: pyproject.toml: " + BAD_SETTING.format(
+        name="slice_bias", setting="ratio_threshold", value=1.5, problem="ratio_threshold must be in (0, 1]"
+    )
+    assert fails("--config", str(tmp_path)) == f"auditkit: error: config file {str(tmp_path)!r} is a folder, not a TOML file; did you mean {str(tmp_path / 'pyproject.toml')!r}?"
 
 
 def test_the_nearest_pyproject_with_a_table_is_found_from_the_working_directory(tmp_path: Path) -> None:
