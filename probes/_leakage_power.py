@@ -112,7 +112,8 @@ class Power:
         return self.score - z * self.se
 
     def high(self, z: float) -> float:
-        return self.score + z * self.se
+        # ROC AUC and R² both end at 1: a normal interval must not promise more
+        return min(1.0, self.score + z * self.se)
 
     @property
     def ok(self) -> bool:

@@ -528,3 +528,11 @@ def test_results_are_json_ready_reproducible_and_leave_the_data_alone():
     assert [r["rank"] for r in first.metrics["ranking"]] == list(range(1, 7))
     for row in first.metrics["ranking"]:
         assert row["score"] is None or row["ci_low"] <= row["score"] <= row["ci_high"]
+
+
+def test_a_score_interval_never_reaches_past_a_perfect_score() -> None:
+    from probes._leakage_power import Power
+
+    near_perfect = Power(score=0.98, se=0.02, rows=100)
+    assert near_perfect.high(1.96) == 1.0 and near_perfect.low(1.96) == pytest.approx(0.98 - 1.96 * 0.02)
+    assert Power(score=0.7, se=0.02, rows=100).high(1.96) == pytest.approx(0.7 + 1.96 * 0.02)
