@@ -72,8 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument(
         "--fail-on-new",
         metavar="SEVERITY",
-        help="exit 1 when a new finding at or above SEVERITY appears (or one rises to it, or a probe "
-        "that ran in the baseline errors now)",
+        help="exit 1 when a new finding at or above SEVERITY appears (or one rises to it), when a probe "
+        "that ran in the baseline did not run now (skipped, error or left out), or when the baseline is "
+        "of another target",
     )
 
     sub.add_parser("probes", help="list every installed probe")
@@ -300,7 +301,7 @@ def _read_scorecard(path: str) -> Any:
     import jsonschema
 
     from auditkit._report import validate_scorecard
-    from auditkit._results import Scorecard
+    from auditkit._results import SCHEMA_VERSION, Scorecard
 
     p = Path(path)
     if not p.is_file():
@@ -309,6 +310,12 @@ def _read_scorecard(path: str) -> Any:
         doc = json.loads(p.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise _UsageError(f"{p.name} is not JSON: {exc}") from None
+    version = doc.get("schema_version") if isinstance(doc, dict) else None
+    if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+        raise _UsageError(
+            f"{p.name} was written by a newer auditkit (scorecard schema version {version}; this one reads "
+            f"version {SCHEMA_VERSION}): upgrade auditkit to read it"
+        )
     try:
         validate_scorecard(doc)
     except jsonschema.ValidationError as exc:
