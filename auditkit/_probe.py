@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from auditkit._errors import ModelFailure, ProbeCancelled, ProbeConfigError, ProbeSkipped
+from auditkit._models._base import output_problem
 from auditkit._results import Finding
 
 if TYPE_CHECKING:
@@ -139,7 +140,13 @@ class AuditContext:
 
 
 class SharedPredictions:
-    """Predictions on the audit rows, computed on first use under a lock."""
+    """Predictions on the audit rows, computed on first use under a lock.
+
+    They are checked once here: output that cannot be the model's answer
+    (the wrong length, NaN, labels that are not classes, probabilities that
+    are not probabilities) raises ``ModelFailure`` naming the problem, so every
+    probe that needs predictions reports it instead of scoring garbage.
+    """
 
     def __init__(self, model: Model, X: Callable[[], pd.DataFrame]) -> None:
         self._model = model
@@ -154,10 +161,9 @@ class SharedPredictions:
                 try:
                     X = self._X()
                     value = self._model.predictions(X)
-                    if len(value) != len(X):
-                        self._error = ModelFailure(
-                            f"the model returned {len(value)} predictions for the {len(X)} audit rows"
-                        )
+                    problem = output_problem(value, len(X), self._model.capabilities.task)
+                    if problem is not None:
+                        self._error = ModelFailure(problem)
                     else:
                         self._value = value
                 except Exception as exc:

@@ -10,14 +10,18 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from auditkit._errors import DataError, ModelError
-from auditkit._models._base import Capabilities, Model, Predictions, check_task
+from auditkit._errors import DataError, ModelError, ModelFailure
+from auditkit._models._base import Capabilities, Model, Predictions, check_task, describe_values
 
 if TYPE_CHECKING:
     from auditkit._data import AuditData
 
 FunctionOutput = Literal["labels", "scores", "probabilities", "values"]
 FUNCTION_OUTPUTS = ("labels", "scores", "probabilities", "values")
+
+# A function declared (or read) to give scores or probabilities that answers
+# with something else: raised from the call, since no probability can be made of it.
+NOT_NUMBERS_DECLARED = "the model returned {shown} where output={output!r} needs numbers"
 
 
 class FunctionModel(Model):
@@ -49,9 +53,10 @@ class FunctionModel(Model):
         )
 
     def _call(self, X: pd.DataFrame) -> np.ndarray:
-        # An answer of the wrong length is passed on as it is, not raised: a
-        # model that drops rows without a word is what probes must see (the
-        # shared predictions refuse it; nan_injection calls it corruption).
+        # An answer of the wrong length, NaN or labels that are no class are
+        # passed on as they are, not raised: a model that fails without a word
+        # is what probes must see (the shared predictions refuse it on the audit
+        # rows; nan_injection calls it corruption on its malformed ones).
         return np.atleast_1d(np.asarray(self.fn(X)))
 
     def bind(self, data: AuditData) -> Model:
@@ -76,11 +81,20 @@ class FunctionModel(Model):
         )
         return model
 
+    def _numbers(self, out: np.ndarray) -> np.ndarray:
+        try:
+            return out.astype(float)
+        except (TypeError, ValueError):
+            odd = [v for v in out.ravel()[:1000] if not _is_number(v)]
+            raise ModelFailure(
+                NOT_NUMBERS_DECLARED.format(shown=describe_values(np.asarray(odd, dtype=object)), output=self.output)
+            ) from None
+
     def _proba(self, out: np.ndarray) -> np.ndarray:
         if self.output == "scores":
-            s = out.astype(float).ravel()
+            s = self._numbers(out).ravel()
             return np.column_stack([1.0 - s, s])
-        return out.astype(float).reshape(len(out), -1)
+        return self._numbers(out).reshape(len(out), -1)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         if not self.capabilities.probabilities:
@@ -93,20 +107,31 @@ class FunctionModel(Model):
     def _labels(self, out: np.ndarray) -> np.ndarray:
         if self.output == "scores":
             assert self.classes is not None
-            s = out.astype(float).ravel()
+            s = self._numbers(out).ravel()
             labels = self.classes[(s >= self.threshold).astype(int)]
             return labels
         if self.output == "probabilities":
             assert self.classes is not None
-            p = out.astype(float).reshape(len(out), -1)
+            p = self._numbers(out).reshape(len(out), -1)
+            if p.shape[1] != len(self.classes):
+                # No class to name; the shared predictions report the column count.
+                return np.full(len(p), None, dtype=object)
             return self.classes[np.argmax(np.nan_to_num(p, nan=-np.inf), axis=1)]
+        if out.ndim == 2 and out.shape[1] == 1:
+            return out.ravel()  # a column of labels is labels
         return out
 
     def predictions(self, X: pd.DataFrame) -> Predictions:
         out = self._call(X)  # one call serves labels and probabilities
         labels = self._labels(out)
         if self.capabilities.task == "regression":
-            return Predictions(labels=labels, scores=labels.astype(float), classes=None)
+            # Values that are not numbers stay as they came, for the shared
+            # predictions (and nan_injection) to judge, rather than fail the cast here.
+            try:
+                scores = labels.astype(float)
+            except (TypeError, ValueError):
+                scores = None
+            return Predictions(labels=labels, scores=scores, classes=None)
         proba = self._proba(out) if self.capabilities.probabilities else None
         scores = proba[:, 1] if proba is not None and proba.shape[1] == 2 else None
         return Predictions(labels=labels, proba=proba, scores=scores, classes=self.classes)
@@ -118,6 +143,14 @@ class FunctionModel(Model):
             return joblib.hash(self.fn)
         except Exception:  # closures over unpicklable state: nothing to compare
             return None
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _infer_function_output(out: np.ndarray, task: str | None, classes: np.ndarray | None) -> FunctionOutput:
@@ -174,11 +207,18 @@ class StoredPredictions(Model):
             raw = data.frame[prediction]
             if task == "regression":
                 labels = data.numeric_values(prediction, "prediction column")
+            elif raw.isna().any():
+                # Said before the classes: a gap is not a label of some other class.
+                raise DataError(f"prediction column {prediction!r} has {int(raw.isna().sum())} missing value(s)")
             elif pd.Series(raw).isin(classes).all():
                 labels = raw.to_numpy()
             elif task == "binary" and ptypes.is_numeric_dtype(raw.dtype):
                 values = data.numeric_values(prediction, "prediction column")
-                _check_unit_interval(values, prediction)
+                if values.min() < 0 or values.max() > 1:
+                    raise DataError(
+                        f"prediction column {prediction!r} holds neither classes of the target {data.target!r} "
+                        f"nor probabilities in [0, 1]; it ranges from {values.min():g} to {values.max():g}"
+                    )
                 if scores is None:
                     scores = values
                     proba = np.column_stack([1.0 - scores, scores])
@@ -189,6 +229,12 @@ class StoredPredictions(Model):
                     f"prediction column {prediction!r} holds values that are not classes of the "
                     f"target {data.target!r}: {odd}"
                 )
+        elif task == "multiclass":
+            # One score per row cannot say which of several classes was predicted.
+            raise DataError(
+                f"score column {score!r} alone gives no labels for the {len(classes)} classes of "  # type: ignore[arg-type]
+                f"target {data.target!r}; name the prediction column too"
+            )
         else:
             assert scores is not None
             labels = classes[(scores >= self.threshold).astype(int)] if task == "binary" else scores  # type: ignore[index]

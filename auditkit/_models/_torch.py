@@ -146,9 +146,12 @@ class TorchModel(Model):
         return self._labels(self._proba_from_raw(raw))
 
     def _labels(self, proba: np.ndarray) -> np.ndarray:
+        classes = self.classes if self.classes is not None else np.arange(proba.shape[1])
+        if proba.shape[1] != len(classes):
+            # No class to name; the shared predictions report the column count.
+            return np.full(len(proba), None, dtype=object)
         # NaN probabilities must not become a confident class: argmax of NaN is 0.
         idx = np.argmax(np.nan_to_num(proba, nan=-np.inf), axis=1)
-        classes = self.classes if self.classes is not None else np.arange(proba.shape[1])
         labels = classes[idx].astype(object if classes.dtype == object else classes.dtype)
         if np.isnan(proba).any() and labels.dtype.kind == "f":
             labels[np.isnan(proba).any(axis=1)] = np.nan

@@ -106,7 +106,7 @@ def test_stored_scores_alone_become_labels_at_one_half(numeric_binary) -> None:
     p = wrap(None).bind(data).predictions(data.X)
     np.testing.assert_array_equal(p.labels, np.where(df.a >= 0, "yes", "no"))
     bad = AuditData(df.assign(s=df.a * 10), target="label", prediction="s")
-    with pytest.raises(DataError, match="must hold probabilities in \\[0, 1\\]"):
+    with pytest.raises(DataError, match="'s' holds neither classes of the target 'label' nor probabilities in \\[0, 1\\]"):
         wrap(None).bind(bad)
     with pytest.raises(ModelError, match="no model to audit"):
         wrap(None).bind(AuditData(df, target="label"))
