@@ -290,6 +290,26 @@ class AuditData:
             raise DataError(
                 "the reference data has different columns from the audit data: " + "; ".join(parts)
             )
+        # Numbers in one and text in the other are two different columns under one name:
+        # every comparison between the two would be meaningless.
+        clash = [
+            c for c in needed
+            if _is_number_column(self._frame[c]) != _is_number_column(ref[c])
+            and not (self._frame[c].isna().all() or ref[c].isna().all())
+        ]
+        if clash:
+            c = clash[0]
+            raise DataError(
+                f"the reference data's column {c!r} holds {ref[c].dtype} values where the audit data's holds "
+                f"{self._frame[c].dtype}" + (f" (and {len(clash) - 1} more column(s) differ so)" if len(clash) > 1 else "")
+            )
+        audit_classes = {_label(v) for v in pd.unique(self._frame[self.target].dropna())}
+        ref_classes = {_label(v) for v in pd.unique(ref[self.target].dropna())}
+        if len(audit_classes) <= 50 and audit_classes.isdisjoint(ref_classes):
+            raise DataError(
+                f"the reference data's target {self.target!r} shares no value with the audit data's "
+                f"({_list(sorted(ref_classes)[:5])} against {_list(sorted(audit_classes)[:5])})"
+            )
         return ref.copy(deep=not _COPY_ON_WRITE)
 
     # -- views --------------------------------------------------------------
@@ -419,6 +439,19 @@ def _attach_target(df: pd.DataFrame, target: Any) -> tuple[pd.DataFrame, str]:
     if name in df.columns:
         raise DataError(f"cannot add the target as column {name!r}: the data already has one")
     return df.assign(**{name: y}), name
+
+
+def _is_number_column(column: pd.Series) -> bool:
+    return ptypes.is_numeric_dtype(column.dtype) and not ptypes.is_bool_dtype(column.dtype)
+
+
+def _label(value: Any) -> str:
+    """A target value as a class name: 1, 1.0 and "1" name one class."""
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return str(value).strip()
+    return str(int(f)) if np.isfinite(f) and f == int(f) else str(f)
 
 
 def _check_columns(df: pd.DataFrame, what: str) -> pd.DataFrame:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -199,3 +201,16 @@ def test_a_column_named_twice_in_a_role_counts_once_and_times_may_be_dates_or_nu
     assert AuditData(frame, target="y", sensitive=["g", "g"]).sensitive == ("g",)
     for time in ("year", "day"):
         assert AuditData(frame, target="y", time=time).time == time
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"y": ["no", "yes"] * 20}, "the reference data's column 'y' holds str values where the audit data's holds int64"),
+    ({"a": ["p"] * 40}, "the reference data's column 'a' holds str values where the audit data's holds float64"),
+    ({"y": [5, 6] * 20}, "the reference data's target 'y' shares no value with the audit data's"),
+])
+def test_a_reference_of_other_kinds_of_values_is_refused(change, message) -> None:
+    frame = pd.DataFrame({"a": np.arange(40.0), "y": [0, 1] * 20})
+    with pytest.raises(DataError, match=re.escape(message)):
+        AuditData(frame, target="y", reference=frame.assign(**change))
+    # the same classes written as floats are the same classes
+    assert AuditData(frame, target="y", reference=frame.assign(y=[0.0, 1.0] * 20)).reference is not None
