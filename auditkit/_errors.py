@@ -70,7 +70,9 @@ class MissingDependencyError(AuditkitError, ImportError):
 
 
 class ModelFailure(AuditkitError, RuntimeError):
-    """The audited model itself raised while predicting the audit rows.
+    """The audited model itself failed on the audit rows: it raised, or it answered
+    what cannot be its answer (NaN, labels that are not classes of the target,
+    probabilities of the wrong shape, the wrong number of rows).
 
     Raised by ``AuditContext.predictions``; a probe that lets it through is
     reported as ``error`` with the model's exception, and the audit goes on.
