@@ -92,6 +92,18 @@ class EstimatorModel(Model):
             clash = [c for c in self.feature_names if c in roles]
             if clash:
                 raise DataError(f"the model takes column {clash[0]!r} as input, but it is the {roles[clash[0]]}")
+            # The probes call the model on the features alone: a column it needs that the data
+            # sets aside (an id, the time, an ignored column) would fail every call.
+            aside = {**{c: "an id column" for c in data.ids}, **{c: "ignored" for c in data.ignore}}
+            if data.time is not None:
+                aside[data.time] = "the time column"
+            needed = [c for c in self.feature_names if c in aside]
+            if needed:
+                c = needed[0]
+                raise DataError(
+                    f"the model takes column {c!r} as input, but the audit data marks it as {aside[c]}; "
+                    "a model input must be audited as a feature"
+                )
         elif self.n_features is not None and self.n_features != len(data.features):
             raise DataError(
                 f"the model was fitted on {self.n_features} features; the audit data has "

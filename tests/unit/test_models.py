@@ -255,3 +255,18 @@ def test_outputs_read_probabilities_in_one_pass_and_take_their_most_probable_cla
     np.testing.assert_array_equal(quick.proba, est.predict_proba(X))
     np.testing.assert_array_equal(quick.labels, np.where(est.predict_proba(X)[:, 1] > 0.5, "yes", "no"))
     assert (quick.labels != full.labels).any()
+
+
+@pytest.mark.parametrize(("roles", "aside"), [({"ids": "a"}, "an id column"), ({"ignore": ["b"]}, "ignored"),
+                                              ({"time": "a"}, "the time column")])
+def test_a_model_input_the_data_sets_aside_is_refused_when_bound(roles, aside) -> None:
+    # The probes call the model on the features alone; without this, every call would fail.
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60), "y": [0, 1] * 30})
+    model = LogisticRegression().fit(frame[["a", "b"]], frame["y"])
+    column = next(iter(roles.values()))
+    column = column if isinstance(column, str) else column[0]
+    with pytest.raises(auditkit.DataError, match=f"takes column '{column}' as input, but the audit data marks it as {aside}"):
+        auditkit.audit(model, auditkit.AuditData(frame, "y", **roles), probes=["cost_weighted_errors"])
