@@ -264,6 +264,10 @@ class AuditData:
             )
 
     def _infer_kinds(self, overrides: Mapping[str, str]) -> dict[str, ColumnKind]:
+        if not isinstance(overrides, Mapping):
+            raise DataError(
+                f"kinds must map column names to kinds, such as {{'zip': 'categorical'}}; got {type(overrides).__name__}"
+            )
         kinds: dict[str, ColumnKind] = {}
         for name, kind in overrides.items():
             if name not in self._frame.columns:
@@ -503,13 +507,23 @@ def _check_costs(costs: Any, df: pd.DataFrame) -> Any:
     if isinstance(costs, pd.DataFrame):
         matrix = costs
     else:
-        arr = np.asarray(costs, dtype=float)
+        try:
+            arr = np.asarray(costs, dtype=float)
+        except (TypeError, ValueError):
+            raise DataError(
+                "costs must be {'fp': ..., 'fn': ...}, a square cost matrix of numbers, or the name of a cost column; "
+                f"got {type(costs).__name__} that is none of these"
+            ) from None
         if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
             raise DataError(f"a cost matrix must be square; got shape {arr.shape}")
         matrix = pd.DataFrame(arr)
     if matrix.shape[0] != matrix.shape[1]:
         raise DataError(f"a cost matrix must be square; got shape {matrix.shape}")
-    if not np.isfinite(matrix.to_numpy(dtype=float)).all():
+    try:
+        values = matrix.to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        raise DataError("a cost matrix must hold numbers only") from None
+    if not np.isfinite(values).all():
         raise DataError("a cost matrix must hold finite numbers only")
     return matrix
 

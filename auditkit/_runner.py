@@ -10,6 +10,8 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import numpy as np
+
 from auditkit import __version__
 from auditkit._data import AuditData
 from auditkit._errors import AuditkitError, DataError, ProbeConfigError, ProbeSkipped
@@ -166,8 +168,10 @@ def audit(
     the audit; user mistakes (bad data, unknown probe) raise ``AuditkitError``
     before any probe runs.
     """
-    if jobs < 1:
-        raise AuditkitError(f"jobs must be at least 1; got {jobs}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise AuditkitError(f"seed must be a whole number; got {seed!r}")
+    if isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer)) or jobs < 1:
+        raise AuditkitError(f"jobs must be a whole number, at least 1; got {jobs!r}")
     session = AuditSession(model, data, seed=seed, config=config)
     selected = resolve_probes(probes, session.config.probe_settings)
     if not selected:

@@ -48,20 +48,35 @@ def wrap(obj: Any, **options: Any) -> Model:
 
         trust = options.pop("trust", False)
         return wrap(load_model(obj, trust=trust), **options)
-    try:
-        if _is_torch_module(obj):
-            from auditkit._models._torch import TorchModel
+    wrapper: type[Model] | None = None
+    if _is_torch_module(obj):
+        from auditkit._models._torch import TorchModel
 
-            return TorchModel(obj, **options)
-        if hasattr(obj, "predict"):
-            return EstimatorModel(obj, **options)
-        if callable(obj):
-            return FunctionModel(obj, **options)
-    except TypeError as exc:
-        if "unexpected keyword argument" in str(exc):
-            raise ModelError(f"wrap(): {exc}".replace("__init__()", type(obj).__name__)) from None
-        raise
+        wrapper, what = TorchModel, "a torch module"
+    elif hasattr(obj, "predict"):
+        wrapper, what = EstimatorModel, "a model with predict()"
+    elif callable(obj):
+        wrapper, what = FunctionModel, "a function"
+    if wrapper is not None:
+        _check_options(wrapper, what, options)
+        return wrapper(obj, **options)
     raise ModelError(
         f"cannot audit a {type(obj).__name__}: expected an object with predict(), "
         "a torch nn.Module, a callable, a model file path, or None for stored predictions"
     )
+
+
+def _check_options(wrapper: type[Model], what: str, options: dict[str, Any]) -> None:
+    """An option the wrapper does not take is named, with the ones it does (a typo is
+    the usual cause, so the nearest is offered)."""
+    import difflib
+    import inspect
+
+    known = [name for name in list(inspect.signature(wrapper.__init__).parameters)[2:]]
+    for name in options:
+        if name not in known:
+            near = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            raise ModelError(
+                f"wrap() has no option {name!r} for {what}; its options are: {', '.join(known)}{hint}"
+            )

@@ -214,3 +214,14 @@ def test_a_reference_of_other_kinds_of_values_is_refused(change, message) -> Non
         AuditData(frame, target="y", reference=frame.assign(**change))
     # the same classes written as floats are the same classes
     assert AuditData(frame, target="y", reference=frame.assign(y=[0.0, 1.0] * 20)).reference is not None
+
+
+@pytest.mark.parametrize(("kw", "message"), [
+    ({"kinds": ["a"]}, "kinds must map column names to kinds"),
+    ({"costs": [["one", 1], [2, 0]]}, "costs must be {'fp': ..., 'fn': ...}, a square cost matrix of numbers"),
+    ({"costs": pd.DataFrame([["one", 1.0], [2.0, 0.0]])}, "a cost matrix must hold numbers only"),
+])
+def test_arguments_of_the_wrong_shape_are_data_errors(kw, message) -> None:
+    frame = pd.DataFrame({"a": np.arange(40.0), "y": [0, 1] * 20})
+    with pytest.raises(DataError, match=re.escape(message)):
+        AuditData(frame, target="y", **kw)

@@ -270,3 +270,12 @@ def test_a_model_input_the_data_sets_aside_is_refused_when_bound(roles, aside) -
     column = column if isinstance(column, str) else column[0]
     with pytest.raises(auditkit.DataError, match=f"takes column '{column}' as input, but the audit data marks it as {aside}"):
         auditkit.audit(model, auditkit.AuditData(frame, "y", **roles), probes=["cost_weighted_errors"])
+
+
+def test_an_option_a_wrapper_does_not_take_is_named_with_the_ones_it_does() -> None:
+    with pytest.raises(ModelError, match=r"wrap\(\) has no option 'outptu' for a function; its options are: "
+                                         r"task, output, classes, threshold; did you mean 'output'\?"):
+        wrap(lambda X: np.zeros(len(X)), outptu="scores")
+    model = LogisticRegression().fit(np.arange(10.0).reshape(-1, 1), [0, 1] * 5)
+    with pytest.raises(ModelError, match="no option 'output' for a model with predict"):
+        wrap(model, output="scores")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import ClassVar
@@ -294,3 +295,11 @@ def test_a_cancelled_context_refuses_the_model_and_says_why(clean_model, data) -
 def test_an_audit_of_no_probes_is_refused_not_passed(clean_model, data, probes) -> None:
     with pytest.raises(ProbeConfigError, match="no probes were selected"):
         audit(clean_model, data, probes=probes)
+
+
+@pytest.mark.parametrize(("kw", "message"), [({"seed": "x"}, "seed must be a whole number; got 'x'"),
+                                             ({"seed": 1.5}, "seed must be a whole number"),
+                                             ({"jobs": 0}, "jobs must be a whole number, at least 1; got 0")])
+def test_a_seed_or_jobs_that_is_not_a_whole_number_is_refused(clean_model, data, kw, message) -> None:
+    with pytest.raises(auditkit.AuditkitError, match=re.escape(message)):
+        audit(clean_model, data, probes=[Passing()], **kw)
