@@ -160,7 +160,7 @@ def _cost_matrix(path: str) -> Any:
     matrix = read_table(path)
     name = Path(path).name
     rows, cols = matrix.shape
-    if cols == rows + 1 and all(_is_number(c) for c in matrix.columns):
+    if cols == rows + 1 and pd.to_numeric(pd.Series(matrix.columns, dtype=str), errors="coerce").notna().all():
         # Numbers where the header should be, one line short of square: a bare matrix
         # whose first line was read as a header.
         matrix = read_table(path, header=False)
@@ -181,14 +181,6 @@ def _cost_matrix(path: str) -> Any:
             f"predicted {matrix.columns[c]!r} holds {'nothing' if pd.isna(matrix.iat[r, c]) else repr(matrix.iat[r, c])}"
         )
     return cells
-
-
-def _is_number(text: Any) -> bool:
-    try:
-        float(str(text))
-    except ValueError:
-        return False
-    return True
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

@@ -34,6 +34,7 @@ import numpy as np
 
 from auditkit._errors import ModelFailure, ProbeCancelled, ProbeConfigError, ProbeSkipped
 from auditkit._models._base import output_problem
+from auditkit._models._cancellable import Cancellable
 from auditkit._results import Finding
 
 if TYPE_CHECKING:
@@ -110,8 +111,6 @@ class AuditContext:
     """
 
     def __init__(self, model: Model, data: AuditData, seed: int, shared: SharedPredictions, timeout_s: float) -> None:
-        from auditkit._models._cancellable import Cancellable
-
         self._cancelled = threading.Event()
         self.model: Model = Cancellable(model, self.check)
         self.data = data
