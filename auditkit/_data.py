@@ -235,9 +235,7 @@ class AuditData:
     def _check_time(self, column: pd.Series) -> None:
         """A time column holds dates, times or numbers (a year, an epoch): anything else
         would quietly switch off the checks that need it."""
-        if ptypes.is_datetime64_any_dtype(column.dtype) or (
-            ptypes.is_numeric_dtype(column.dtype) and not ptypes.is_bool_dtype(column.dtype)
-        ):
+        if ptypes.is_datetime64_any_dtype(column.dtype) or _is_number_column(column):
             return
         values = column.dropna()
         parsed = pd.to_datetime(values.astype(str), errors="coerce", format="mixed")
@@ -391,7 +389,7 @@ class AuditData:
         if name not in self._frame.columns:
             raise DataError(f"{role} {name!r} is not in the audit data")
         series = self._frame[name]
-        if not ptypes.is_numeric_dtype(series.dtype) or ptypes.is_bool_dtype(series.dtype):
+        if not _is_number_column(series):
             raise DataError(f"{role} {name!r} must be numeric; it has dtype {series.dtype}")
         values = series.to_numpy(dtype=float)
         bad = int((~np.isfinite(values)).sum())
@@ -476,7 +474,7 @@ def _check_costs(costs: Any, df: pd.DataFrame) -> Any:
     if isinstance(costs, str):
         if costs not in df.columns:
             raise DataError(f"costs column {costs!r} is not in the audit data")
-        if not ptypes.is_numeric_dtype(df[costs].dtype) or ptypes.is_bool_dtype(df[costs].dtype):
+        if not _is_number_column(df[costs]):
             raise DataError(f"costs column {costs!r} must be numeric; it has dtype {df[costs].dtype}")
         missing = int((~np.isfinite(df[costs].to_numpy(dtype=float, na_value=np.nan))).sum())
         if missing:
