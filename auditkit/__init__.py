@@ -36,7 +36,7 @@ from auditkit._errors import (
 from auditkit._models import Capabilities, Learner, Model, Predictions, load_model, wrap
 from auditkit._policy import AuditConfig, GatePolicy, Waiver
 from auditkit._probe import AuditContext, Evidence, Needs, Probe, require
-from auditkit._registry import ProbeInfo, available_probes, load_probe
+from auditkit._registry import ProbeInfo, available_probes, installed_probe_names, load_probe, probe_class
 from auditkit._report import (
     render_html,
     render_json,
@@ -88,9 +88,11 @@ __all__ = [
     "diff_scorecards",
     "find_config",
     "infer_kind",
+    "installed_probe_names",
     "load_config",
     "load_model",
     "load_probe",
+    "probe_class",
     "render_diff_markdown",
     "render_diff_terminal",
     "render_html",

@@ -339,9 +339,9 @@ def _check_probe_names(named: Iterable[tuple[str, str]]) -> None:
 
     A setting or a waiver for a probe that does not exist would be ignored, and a
     typo in a waiver would leave the finding it meant failing: say so instead."""
-    from auditkit._registry import _entry_points
+    from auditkit._registry import installed_probe_names
 
-    installed = sorted(_entry_points())
+    installed = installed_probe_names()
     defined: dict[str, type[Probe]] | None = None
     for what, name in named:
         if name in installed:
@@ -355,10 +355,10 @@ def _check_probe_names(named: Iterable[tuple[str, str]]) -> None:
 def _probe_class(name: str) -> type[Probe] | None:
     """The class a probe's settings will reach; None when it cannot be loaded (the
     audit reports that probe as an error of its own, config or not)."""
-    from auditkit._registry import _load_class
+    from auditkit._registry import probe_class
 
     try:
-        return _load_class(name)
+        return probe_class(name)
     except UnknownProbeError:
         return _defined_probes().get(name)
     except Exception:  # a broken third-party probe: not this config's mistake

@@ -12,7 +12,7 @@ from typing import Any
 from auditkit._errors import ProbeConfigError, UnknownProbeError
 from auditkit._probe import Probe
 
-__all__ = ["ENTRY_POINT_GROUP", "ProbeInfo", "available_probes", "load_probe", "resolve_probes"]
+__all__ = ["ENTRY_POINT_GROUP", "ProbeInfo", "available_probes", "installed_probe_names", "load_probe", "probe_class", "resolve_probes"]
 
 ENTRY_POINT_GROUP = "auditkit.probes"
 
@@ -40,7 +40,15 @@ def refresh() -> None:
     _entry_points.cache_clear()
 
 
-def _load_class(name: str) -> type[Probe]:
+def installed_probe_names() -> list[str]:
+    """The names of the installed probes (``auditkit.probes`` entry points), sorted, without loading any."""
+    return sorted(_entry_points())
+
+
+def probe_class(name: str) -> type[Probe]:
+    """The class an installed probe's entry point loads, checked to be a ``Probe`` of that name.
+
+    Raises ``UnknownProbeError`` (naming the installed probes) or ``ProbeConfigError``."""
     ep = _entry_points().get(name)
     if ep is None:
         known = ", ".join(sorted(_entry_points())) or "(none installed)"
@@ -59,7 +67,7 @@ def available_probes() -> list[ProbeInfo]:
     for name, ep in _entry_points().items():
         dist = ep.dist.name if ep.dist is not None else "?"
         try:
-            doc = (_load_class(name).__doc__ or "").strip().splitlines()
+            doc = (probe_class(name).__doc__ or "").strip().splitlines()
         except Exception as exc:  # a broken third-party probe must not hide the others
             doc = [f"(cannot be loaded: {type(exc).__name__}: {exc})"]
         out.append(ProbeInfo(name=name, entry_point=ep.value, distribution=dist, summary=doc[0] if doc else ""))
@@ -68,7 +76,7 @@ def available_probes() -> list[ProbeInfo]:
 
 def load_probe(name: str, **settings: Any) -> Probe:
     """Build an installed probe by name, with settings validated."""
-    cls = _load_class(name)
+    cls = probe_class(name)
     try:
         return cls(**settings)
     except TypeError as exc:

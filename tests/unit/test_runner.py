@@ -211,6 +211,17 @@ def test_unknown_probe_names_list_the_installed_ones(clean_model, data) -> None:
         audit(clean_model, data, probes=["leekage"])
 
 
+def test_probe_classes_are_found_by_name_without_building_them() -> None:
+    from probes.slice_bias import SliceBias
+
+    names = auditkit.installed_probe_names()
+    assert names == sorted(info.name for info in auditkit.available_probes())
+    assert {"target_leakage", "slice_bias", "nan_injection", "cost_weighted_errors"} <= set(names)
+    assert auditkit.probe_class("slice_bias") is SliceBias
+    with pytest.raises(UnknownProbeError, match="unknown probe 'slice_bais'; installed probes are: "):
+        auditkit.probe_class("slice_bais")
+
+
 def test_settings_are_validated_when_the_probe_is_built() -> None:
     with pytest.raises(ProbeConfigError, match="severity must be a severity name"):
         Failing(severity="huge")
