@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import Any, Literal
@@ -277,7 +278,7 @@ class AuditData:
         return kinds
 
     def _check_reference(self, ref: pd.DataFrame) -> pd.DataFrame:
-        ref = _check_columns(ref, "the reference data")
+        ref = _check_columns(ref, "the reference data", stacklevel=4)
         if len(ref) == 0:
             raise DataError("the reference data is empty: it has 0 rows")
         needed = [self.target, *self.features]
@@ -456,7 +457,7 @@ def _label(value: Any) -> str:
     return str(int(f)) if np.isfinite(f) and f == int(f) else str(f)
 
 
-def _check_columns(df: pd.DataFrame, what: str) -> pd.DataFrame:
+def _check_columns(df: pd.DataFrame, what: str, *, stacklevel: int = 3) -> pd.DataFrame:
     """``df`` with string column names (non-string labels would break every report),
     renamed on a new frame: the user's own keeps its names."""
     names = [str(c) for c in df.columns]
@@ -464,7 +465,20 @@ def _check_columns(df: pd.DataFrame, what: str) -> pd.DataFrame:
     if dupes:
         raise DataError(f"{what} has duplicated column names: {_list(dupes)}")
     if any(not isinstance(c, str) for c in df.columns):
-        return df.set_axis(names, axis=1)
+        df = df.set_axis(names, axis=1)
+    if not df.index.is_unique:
+        # Findings name example rows by index label; a repeated label would point at
+        # several rows, so those examples count rows by position instead.
+        counts = df.index.value_counts()
+        label, times = counts.index[0], int(counts.iloc[0])
+        label = label.item() if isinstance(label, np.generic) else label
+        warnings.warn(
+            f"{what} has a repeated index label ({label!r} labels {times} rows); findings name "
+            f"its example rows by position (0 to {len(df) - 1}) instead",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+        df = df.set_axis(pd.RangeIndex(len(df)), axis=0)
     return df
 
 

@@ -142,6 +142,41 @@ def test_the_users_frame_is_never_touched() -> None:
     assert data.frame.loc[0, "amount"] == before.loc[0, "amount"]
 
 
+def test_a_repeated_index_is_replaced_by_row_positions_with_a_warning() -> None:
+    df = frame().set_axis([7] * 40, axis=0)  # e.g. frames concatenated without ignore_index
+    before = df.copy()
+    with pytest.warns(UserWarning) as caught:
+        data = AuditData(df, target="y", reference=df.iloc[:10])
+    assert [str(w.message) for w in caught] == [
+        "the audit data has a repeated index label (7 labels 40 rows); findings name its example rows "
+        "by position (0 to 39) instead",
+        "the reference data has a repeated index label (7 labels 10 rows); findings name its example rows "
+        "by position (0 to 9) instead",
+    ]
+    assert list(data.frame.index) == list(range(40))
+    assert list(data.reference.index) == list(range(10))
+    pd.testing.assert_frame_equal(df, before)  # the user's frame keeps its labels
+
+
+def test_a_leak_in_data_with_a_repeated_index_names_distinct_rows() -> None:
+    import auditkit
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(1)
+    n = 400
+    df = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    df["y"] = (df["a"] + rng.normal(size=n) > 0).astype(int)
+    df["outcome_code"] = df["y"] * 10 + 1  # recorded after the outcome: separates the classes alone
+    df.index = [7] * n
+    model = LogisticRegression().fit(df[["a", "b"]], df["y"])
+    with pytest.warns(UserWarning, match="repeated index label"):
+        data = AuditData(df, target="y")
+    card = auditkit.audit(model, data, probes=["target_leakage"], progress=False)
+    examples = [e for f in card["target_leakage"].findings if "outcome_code" in f.features for e in f.examples]
+    assert examples, card["target_leakage"].findings
+    assert len(set(examples)) == len(examples) and all(0 <= e < n for e in examples)
+
+
 def test_numpy_and_arrow_input_are_accepted() -> None:
     X = np.arange(60, dtype=float).reshape(30, 2)
     y = np.tile([0, 1], 15)
