@@ -83,7 +83,7 @@ NOT_SUMMING = "the model's probabilities do not sum to 1 in {bad} of the {rows} 
 NOT_CLASSES = "the model's labels ({shown}) are not classes of the target ({classes})"
 NEITHER = (
     "the model's outputs are neither classes of the target ({classes}) nor scores in [0, 1]: "
-    "they range from {low:.3g} to {high:.3g}"
+    "they range from {low:.3g} to {high:.3g} (logits or decision values? declare output='logits')"
 )
 
 # The slack a probability may have: float32 softmax sums stray by about 1e-7;
@@ -329,6 +329,18 @@ class Model(ABC):
     def __repr__(self) -> str:
         caps = ", ".join(f"{k}={v!r}" for k, v in self.capabilities.to_dict().items())
         return f"<auditkit {self.kind} model: {caps}>"
+
+
+def probabilities_from_logits(raw: np.ndarray) -> np.ndarray:
+    """Class probabilities from logits (rows x outputs): the sigmoid of one output
+    (the positive class's), the softmax of several."""
+    if raw.shape[1] == 1:
+        with np.errstate(over="ignore"):
+            p = 1.0 / (1.0 + np.exp(-raw))
+        return np.hstack([1.0 - p, p])
+    # Shifted by each row's largest logit, so exp never overflows.
+    e = np.exp(raw - raw.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
 
 
 def digest_arrays(arrays: list[np.ndarray]) -> str:

@@ -11,13 +11,22 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from auditkit._errors import DataError, ModelError, ModelFailure
-from auditkit._models._base import Capabilities, Model, Predictions, check_task, describe_values
+from auditkit._models._base import (
+    Capabilities,
+    Model,
+    Predictions,
+    check_task,
+    describe_values,
+    probabilities_from_logits,
+)
 
 if TYPE_CHECKING:
     from auditkit._data import AuditData
 
-FunctionOutput = Literal["labels", "scores", "probabilities", "values"]
-FUNCTION_OUTPUTS = ("labels", "scores", "probabilities", "values")
+FunctionOutput = Literal["labels", "scores", "probabilities", "logits", "values"]
+FUNCTION_OUTPUTS = ("labels", "scores", "probabilities", "logits", "values")
+# Outputs a probability can be made of.
+_PROBABILISTIC = ("scores", "probabilities", "logits")
 
 # A function declared (or read) to give scores or probabilities that answers
 # with something else: raised from the call, since no probability can be made of it.
@@ -28,7 +37,9 @@ class FunctionModel(Model):
     """A callable taking the feature frame. What it returns is declared with
     ``output=`` or read from its first answer: a 2-D array is class
     probabilities, 1-D numbers in [0, 1] for a binary target are
-    positive-class scores, anything else is labels (or values, for regression)."""
+    positive-class scores, anything else is labels (or values, for regression).
+    Logits (or any decision values: one column for a binary target, one per class
+    otherwise) are never guessed; declare ``output="logits"``."""
 
     kind = "function"
 
@@ -48,7 +59,7 @@ class FunctionModel(Model):
         self.threshold = float(threshold)
         declared = check_task(task)
         super().__init__(
-            Capabilities(task=declared, probabilities=output in ("scores", "probabilities"), queryable=True),
+            Capabilities(task=declared, probabilities=output in _PROBABILISTIC, queryable=True),
             classes=None if classes is None else np.asarray(classes),
         )
 
@@ -76,7 +87,7 @@ class FunctionModel(Model):
             model.output = _infer_function_output(first, model.capabilities.task, model.classes)
         model.capabilities = Capabilities(
             task=model.capabilities.task,
-            probabilities=model.output in ("scores", "probabilities"),
+            probabilities=model.output in _PROBABILISTIC,
             queryable=True,
         )
         return model
@@ -94,6 +105,8 @@ class FunctionModel(Model):
         if self.output == "scores":
             s = self._numbers(out).ravel()
             return np.column_stack([1.0 - s, s])
+        if self.output == "logits":
+            return probabilities_from_logits(self._numbers(out).reshape(len(out), -1))
         return self._numbers(out).reshape(len(out), -1)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
@@ -110,9 +123,13 @@ class FunctionModel(Model):
             s = self._numbers(out).ravel()
             labels = self.classes[(s >= self.threshold).astype(int)]
             return labels
-        if self.output == "probabilities":
+        if self.output == "logits" and self._numbers(out).reshape(len(out), -1).shape[1] == 1:
             assert self.classes is not None
-            p = self._numbers(out).reshape(len(out), -1)
+            p = self._proba(out)[:, 1]
+            return self.classes[(p >= self.threshold).astype(int)]
+        if self.output in ("probabilities", "logits"):
+            assert self.classes is not None
+            p = self._proba(out) if self.output == "logits" else self._numbers(out).reshape(len(out), -1)
             if p.shape[1] != len(self.classes):
                 # No class to name; the shared predictions report the column count.
                 return np.full(len(p), None, dtype=object)

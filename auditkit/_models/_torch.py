@@ -11,7 +11,15 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from auditkit._errors import ModelError
-from auditkit._models._base import Capabilities, Learner, Model, Task, check_task, digest_arrays
+from auditkit._models._base import (
+    Capabilities,
+    Learner,
+    Model,
+    Task,
+    check_task,
+    digest_arrays,
+    probabilities_from_logits,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -121,18 +129,9 @@ class TorchModel(Model):
 
     def _proba_from_raw(self, raw: np.ndarray) -> np.ndarray:
         kind = self.output or _infer_output(raw)
-        if kind == "probabilities":
-            p = raw
-        elif raw.shape[1] == 1:
-            with np.errstate(over="ignore"):
-                p = 1.0 / (1.0 + np.exp(-raw))
-        else:
-            z = raw - raw.max(axis=1, keepdims=True)
-            e = np.exp(z)
-            p = e / e.sum(axis=1, keepdims=True)
-        if p.shape[1] == 1:
-            p = np.hstack([1.0 - p, p])
-        return p
+        if kind != "probabilities":
+            return probabilities_from_logits(raw)
+        return np.hstack([1.0 - raw, raw]) if raw.shape[1] == 1 else raw
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         if self.capabilities.task == "regression":

@@ -28,7 +28,7 @@ def wrap(obj: Any, **options: Any) -> Model:
       ``batch_size``, ``device``, ``dtype``, and ``optimizer`` with
       ``loss_fn`` for a model that learns online;
     - a callable ``f(DataFrame) -> array``; options ``task``, ``output``
-      ("labels", "scores", "probabilities", "values"), ``classes``, ``threshold``;
+      ("labels", "scores", "probabilities", "logits", "values"), ``classes``, ``threshold``;
     - ``None``: the stored predictions named by the audit data
       (``AuditData(prediction=..., score=...)``), or by options
       ``prediction`` and ``score``;

@@ -143,6 +143,33 @@ def test_probabilities_that_are_not_probabilities(binary) -> None:
     assert _reason(one_column, binary) == WRONG_COLUMNS.format(k=1, columns="column", n=2)
 
 
+def test_declared_logits_become_probabilities_and_labels(binary, strings) -> None:
+    from scipy.special import expit, softmax
+
+    logit = lambda X: 4.0 * X.a.to_numpy() - 1.0  # noqa: E731  (a decision function, not a score in [0, 1])
+    model = wrap(logit, output="logits").bind(binary)
+    z = logit(binary.X)
+    np.testing.assert_allclose(model.predict_proba(binary.X)[:, 1], expit(z))
+    np.testing.assert_array_equal(model.predict(binary.X), (z >= 0).astype(int))  # sigmoid >= 0.5
+    strict = wrap(logit, output="logits", threshold=0.9).bind(binary)
+    np.testing.assert_array_equal(strict.predict(binary.X), (expit(z) >= 0.9).astype(int))
+    assert _reason(wrap(logit, output="logits"), binary) is None
+    # undeclared, the same numbers are refused with the way out named
+    assert "declare output='logits'" in _reason(logit, binary)
+
+    df = _frame()
+    three = AuditData(df.assign(y=np.array(["a", "b", "c"])[np.arange(ROWS) % 3]), target="y")
+    per_class = lambda X: np.column_stack([X.a, X.b, -X.a - X.b]).astype(float) * 3  # noqa: E731
+    model = wrap(per_class, output="logits").bind(three)
+    expected = softmax(per_class(three.X), axis=1)
+    np.testing.assert_allclose(model.predict_proba(three.X), expected)
+    np.testing.assert_array_equal(model.predict(three.X), np.array(["a", "b", "c"])[expected.argmax(axis=1)])
+    assert _reason(wrap(per_class, output="logits"), three) is None
+    # a logit that overflows exp() is a certain answer, not NaN
+    huge = wrap(lambda X: np.where(X.a > 0, 1e4, -1e4), output="logits").bind(strings)
+    assert set(np.unique(huge.predict_proba(strings.X)[:, 1])) == {0.0, 1.0}
+
+
 def test_declared_numbers_that_are_not_numbers(binary) -> None:
     text = wrap(lambda X: np.where(X.a > 0, "high", "0.2"), output="scores")
     assert _reason(text, binary) == NOT_NUMBERS_DECLARED.format(shown="'high'", output="scores")
