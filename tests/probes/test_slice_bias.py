@@ -368,6 +368,31 @@ def test_regression_groups_and_a_planted_slice():
     assert not findings(result, "mae_disparity")
 
 
+def test_regression_group_metrics_equal_fairlearns_metricframe():
+    from fairlearn.metrics import MetricFrame
+    from sklearn.metrics import mean_absolute_error, root_mean_squared_error
+
+    from probes import _groups
+
+    rng = np.random.default_rng(8)
+    n = 5000
+    codes = rng.choice([0, 1, 3], n, p=[0.6, 0.3, 0.1])  # group 2 has no rows
+    y_true = rng.normal(size=n) * 10
+    y_pred = y_true + rng.standard_t(3, n) * (1 + codes)
+    grouping = _groups.Grouping("g", ("g",), codes, ("a", "b", "c", "d"), ((),) * 4)
+    table = _groups.group_metrics(grouping, y_true, y_pred, "regression")
+    frame = MetricFrame(
+        metrics={"mae": mean_absolute_error, "rmse": root_mean_squared_error},
+        y_true=y_true, y_pred=y_pred, sensitive_features=codes,
+    ).by_group
+    for k in (0, 1, 3):
+        assert table.by_group.loc[k, "count"] == (codes == k).sum()
+        assert table.by_group.loc[k, "mae"] == pytest.approx(frame.loc[k, "mae"], rel=1e-12)
+        assert table.by_group.loc[k, "rmse"] == pytest.approx(frame.loc[k, "rmse"], rel=1e-12)
+    assert table.by_group.loc[2].isna().all()
+    np.testing.assert_allclose(table.abs_error, np.abs(y_true - y_pred))
+
+
 def test_multiclass_compares_error_rates():
     rng = np.random.default_rng(6)
     n = 3000
