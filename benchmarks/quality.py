@@ -195,6 +195,7 @@ def _defect(defect: Defect | str) -> Defect:
 
 
 def _run_task(task: tuple[str | None, Any, int, int]) -> Trial:
+    import sklearn.ensemble  # noqa: F401  (loads OpenMP first: threadpoolctl caps only what is loaded)
     from threadpoolctl import threadpool_limits
 
     defect, effect, seed, rows = task
@@ -210,14 +211,23 @@ def plan(
     *,
     defects: Iterable[str] | None = None,
     stated_only: bool = False,
+    effects: Iterable[str] | None = None,
     clean_seeds: Sequence[int] | None = None,
 ) -> list[tuple[str | None, Any, int, int]]:
-    """Every trial to run: each defect at each effect size and seed, then the clean controls."""
+    """Every trial to run: each defect at each effect size (or those of ``effects``, by
+    their written form) and seed, then the clean controls."""
     installed = set(installed_probes())
     chosen = [d for d in DEFECTS if (defects is None or d.name in set(defects)) and d.probe in installed]
+    if effects is not None:
+        known = {str(e) for d in chosen for e in (d.stated if stated_only else d.effects)}
+        unknown = sorted(set(effects) - known)
+        if unknown:
+            raise KeyError(f"no chosen defect has effect size(s) {', '.join(unknown)}; they have: {', '.join(sorted(known))}")
     tasks: list[tuple[str | None, Any, int, int]] = []
     for d in chosen:
         for effect in d.stated if stated_only else d.effects:
+            if effects is not None and str(effect) not in set(effects):
+                continue
             tasks.extend((d.name, effect, seed, rows) for seed in seeds)
     tasks.extend((None, None, seed, rows) for seed in (seeds if clean_seeds is None else clean_seeds))
     return tasks
@@ -229,12 +239,13 @@ def run_quality(
     *,
     defects: Iterable[str] | None = None,
     stated_only: bool = False,
+    effects: Iterable[str] | None = None,
     clean_seeds: Sequence[int] | None = None,
     jobs: int = 1,
     progress: Callable[[Trial], None] | None = None,
 ) -> dict[str, Any]:
     """Run the trials (in ``jobs`` processes, one thread each) and summarize them."""
-    tasks = plan(seeds, rows, defects=defects, stated_only=stated_only, clean_seeds=clean_seeds)
+    tasks = plan(seeds, rows, defects=defects, stated_only=stated_only, effects=effects, clean_seeds=clean_seeds)
     start = time.perf_counter()
     trials: list[Trial] = []
     if jobs <= 1:

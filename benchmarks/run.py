@@ -174,7 +174,8 @@ def _ran(run: Mapping[str, Any], probe: str, key: str) -> float | None:
 
 
 def run_quality_section(
-    seeds: int, rows: int, clean: int, jobs: int, *, stated_only: bool = False, defects: Sequence[str] | None = None
+    seeds: int, rows: int, clean: int, jobs: int, *, stated_only: bool = False, defects: Sequence[str] | None = None,
+    effects: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     from benchmarks.quality import run_quality
 
@@ -193,7 +194,7 @@ def run_quality_section(
 
     _say(f"quality: {seeds} seeds per effect size, {clean} clean audits, {rows:,} rows each, {jobs} process(es) ...")
     out = run_quality(list(range(seeds)), rows, clean_seeds=list(range(1000, 1000 + clean)), jobs=jobs,
-                      stated_only=stated_only, defects=defects, progress=progress)
+                      stated_only=stated_only, defects=defects, effects=effects, progress=progress)
     out.update(created_at=_now(), machine=info)
     return out
 
@@ -263,6 +264,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--defects", default=None,
                         help="quality: only these defects (comma-separated); their rows replace the last run's, "
                              "the other defects' stay (and the clean controls' too with --clean 0)")
+    parser.add_argument("--effects", default=None,
+                        help="quality: only these effect sizes (comma-separated, as the table writes them, e.g. 0.05); "
+                             "needs --out and --no-readme, since the README's table holds every size")
     parser.add_argument("--out", type=Path, default=None, help="results file (default benchmarks/results/latest.json)")
     parser.add_argument("--no-readme", action="store_true", help="leave benchmarks/README.md as it is")
     args = parser.parse_args(argv)
@@ -290,7 +294,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = args.out or LATEST
     if args.quality or args.all:
         defects = [d.strip() for d in args.defects.split(",") if d.strip()] if args.defects else None
-        fresh = run_quality_section(args.seeds, args.rows, args.clean, args.jobs, defects=defects)
+        effects = [e.strip() for e in args.effects.split(",") if e.strip()] if args.effects else None
+        if effects and (args.out is None or not args.no_readme):
+            parser.error("--effects measures part of a table: give --out FILE and --no-readme, so the full table stays")
+        from benchmarks.quality import plan
+        from benchmarks.synthetic import DEFECTS
+
+        unknown = sorted(set(defects or ()) - {d.name for d in DEFECTS})
+        if unknown:
+            parser.error(f"unknown defect(s) {', '.join(unknown)}; known: {', '.join(d.name for d in DEFECTS)}")
+        try:  # a typo must not run an empty benchmark and call it done
+            planned = plan([0], args.rows, defects=defects, effects=effects, clean_seeds=[])
+        except KeyError as exc:
+            parser.error(str(exc.args[0]))
+        if not planned and not args.clean:
+            parser.error("--defects/--effects chose no trials and --clean 0 no clean audits")
+        fresh = run_quality_section(args.seeds, args.rows, args.clean, args.jobs, defects=defects, effects=effects)
         sections["quality"] = merge_quality(_load(out).get("quality"), fresh) if defects else fresh
     latest = write_results(out, sections)
     if not args.no_readme:

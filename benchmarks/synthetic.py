@@ -678,7 +678,9 @@ DEFECTS: tuple[Defect, ...] = (
         "hidden_slice", "slice_bias",
         f"an undeclared two-condition slice (c1 == 'c1_2' and x03 > t) of the stated share of rows, "
         f"error rate higher by {HIDDEN_SLICE_GAP:g}",
-        "share", (0.01, 0.02, 0.05, 0.1), (0.05, 0.1), _hidden_slice,
+        # Stated at 10% (about 200 rows) since 2026-11-25: the 5% slice (about 100 rows), stated
+        # at first, measured 83% over 200 seeds, below the target (benchmarks/README.md).
+        "share", (0.01, 0.02, 0.05, 0.075, 0.1), (0.1,), _hidden_slice,
     ),
     Defect(
         "nan_in_nan_out", "nan_injection",

@@ -45,3 +45,31 @@ def test_smoke_run_measures_every_size_and_leaves_the_checkout_alone(tmp_path: P
     assert "## Speed" in proc.stdout and "## Detection quality" in proc.stdout
     # A smoke run writes where it is told and nowhere else.
     assert {p: p.read_bytes() if p.exists() else None for p in (readme, latest)} == before
+
+
+def test_a_partial_quality_run_refuses_what_would_measure_nothing_or_clobber_the_table(tmp_path: Path) -> None:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "benchmarks.run", "--quality", "--clean", "0", *args],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    out = ["--out", str(tmp_path / "part.json"), "--no-readme"]
+    for args, message in [
+        (("--defects", "hidden_slise", *out), "unknown defect(s) hidden_slise; known: "),
+        (("--defects", "hidden_slice", "--effects", "0.5", *out), "no chosen defect has effect size(s) 0.5; they have: 0.01, "),
+        (("--defects", "hidden_slice", "--effects", "0.05"), "--effects measures part of a table: give --out FILE"),
+    ]:
+        proc = run(*args)
+        assert proc.returncode == 2 and message in proc.stderr, (args, proc.stderr[-500:])
+    assert not (tmp_path / "part.json").exists()
+
+
+def test_the_plan_keeps_only_the_chosen_effect_sizes() -> None:
+    sys.path.insert(0, str(ROOT))
+    try:
+        from benchmarks.quality import plan
+    finally:
+        sys.path.remove(str(ROOT))
+    tasks = plan(range(3), 500, defects=["hidden_slice"], effects=["0.05", "0.1"], clean_seeds=[])
+    assert tasks == [("hidden_slice", e, s, 500) for e in (0.05, 0.1) for s in range(3)]
+    with pytest.raises(KeyError, match="effect size"):
+        plan(range(3), 500, defects=["hidden_slice"], effects=["5%"], clean_seeds=[])
