@@ -648,8 +648,8 @@ class _Judge:
         self.error = outcome.error
         self.n = len(outcome.error)
         self.total = float(outcome.error.sum())
-        self.var = float(outcome.error.var())
         self.zero_one = outcome.task != "regression"
+        self.absolute = None if self.zero_one else _sliceline.AbsoluteErrorTest(outcome.error)
 
     def _p(self, mask: np.ndarray) -> tuple[int, float, float]:
         """The slice's rows, errors, and one-sided p-value that it errs more than the rest.
@@ -657,15 +657,14 @@ class _Judge:
         The search ranks by the binomial tail at the overall error rate, which is
         quick and on the safe side; a slice judged gets the exact test, Fisher's:
         given the errors in all, the slice's share of them is hypergeometric when
-        it is no worse than the rest. (Absolute errors: the search's z-test.)
+        it is no worse than the rest. Absolute errors: Welch's t-test and the
+        rank-sum test, both (``_sliceline.AbsoluteErrorTest``).
         """
         size, errors = int(mask.sum()), float(self.error[mask].sum())
-        if self.zero_one:
+        if self.absolute is None:
             p = stats.hypergeom.sf(errors - 1, self.n, self.total, size)
         else:
-            p = _sliceline.p_values(
-                np.array([size]), np.array([errors]), n=self.n, total=self.total, var=self.var, zero_one=False
-            )[0]
+            p = self.absolute.p(mask)
         return size, errors, float(p)
 
     def _grid_twins(self, f: _sliceline.Found, pieces: Sequence[_shrink.Piece]) -> Iterator[list[_shrink.Piece]]:

@@ -393,6 +393,36 @@ def test_regression_group_metrics_equal_fairlearns_metricframe():
     np.testing.assert_allclose(table.abs_error, np.abs(y_true - y_pred))
 
 
+def test_slice_p_values_for_absolute_errors_are_welchs_and_the_rank_sums_at_once():
+    from scipy.stats import mannwhitneyu, ttest_ind
+
+    rng = np.random.default_rng(4)
+    error = np.abs(rng.standard_t(3, 3000))
+    error[:300] = np.round(error[:300], 1)  # ties
+    test = _sliceline.AbsoluteErrorTest(error)
+    for share in (0.01, 0.05, 0.2):
+        mask = rng.random(3000) < share
+        error_in, error_out = error[mask], error[~mask]
+        welch = ttest_ind(error_in, error_out, equal_var=False, alternative="greater").pvalue
+        ranks = mannwhitneyu(error_in, error_out, alternative="greater", method="asymptotic").pvalue
+        assert test.p(mask) == pytest.approx(max(welch, ranks), rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_regressor_with_heavy_tailed_noise_is_quiet(seed):
+    # Student's t with 2 degrees of freedom: a few huge errors land in small slices by chance,
+    # and a test that trusts the normal tail of pooled errors calls those slices findings.
+    rng = np.random.default_rng(seed)
+    n = 2000
+    frame = pd.DataFrame({f"x{i}": rng.normal(size=n) for i in range(6)})
+    frame["zone"] = rng.choice(list("pqrstu"), n)
+    frame["kind"] = rng.choice(list("ABCD"), n)
+    frame["y"] = 2 * frame["x0"] - frame["x1"] + rng.standard_t(2, n)
+    frame["pred"] = 2 * frame["x0"] - frame["x1"]
+    result = run(None, auditkit.AuditData(frame, "y", prediction="pred"))
+    assert [f.message for f in result.findings if f.severity > Severity.INFO] == []
+
+
 def test_multiclass_compares_error_rates():
     rng = np.random.default_rng(6)
     n = 3000
