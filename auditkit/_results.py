@@ -85,6 +85,14 @@ class Severity(str, enum.Enum):
 _SEVERITY_ORDER = ("info", "low", "medium", "high", "critical")
 
 
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (tuple, list)):
+        return tuple(_plain(v) for v in value)  # a tuple: conditions are hashable, and JSON's lists read back equal
+    return value
+
+
 def jsonable(value: Any) -> Any:
     """Turn numpy/pandas scalars, tuples and NaN into plain JSON values.
 
@@ -134,6 +142,9 @@ class Condition:
     def __post_init__(self) -> None:
         if self.op not in OPS:
             raise ValueError(f"unknown slice operator {self.op!r}; expected one of {OPS}")
+        # numpy scalars become Python's: reports read "leak == 1", not "leak == np.int64(1)",
+        # and a condition read back from JSON equals the one the probe made.
+        object.__setattr__(self, "value", _plain(self.value))
 
     def to_dict(self) -> dict[str, Any]:
         return {"feature": self.feature, "op": self.op, "value": jsonable(self.value)}

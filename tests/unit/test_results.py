@@ -57,6 +57,16 @@ def test_findings_are_frozen_and_json_ready() -> None:
         Condition("age", "=~", 3)
 
 
+def test_conditions_hold_python_values_so_reports_read_plainly() -> None:
+    leak = Condition("pipe|col", "==", np.int64(0))
+    assert leak.describe() == "pipe|col == 0" and type(leak.value) is int
+    band = Condition("age", "between", (np.float64(17.5), np.int32(23)))
+    assert band.describe() == "17.5 <= age < 23"
+    assert leak == Condition("pipe|col", "==", 0)
+    card = Finding(code="c", severity="high", message="m", slice=(leak, band))
+    assert Finding.from_dict(json.loads(json.dumps(card.to_dict()))) == card
+
+
 def test_scorecards_round_trip_and_validate() -> None:
     finding = Finding(code="leak", severity="critical", message="Feature 'boat' leaks.", features=("boat",))
     card = _card(
