@@ -7,6 +7,7 @@ it can be verified with one line of pandas and it says where to look.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,8 +33,10 @@ class Group:
 
 
 def outcome_phrase(count: int, target: str, value: Any, classes: np.ndarray) -> str:
-    """"477 of which survived" for a 0/1 target; "40 of which have income = '>50K'" otherwise."""
-    if _is_flag(classes) and bool(value):
+    """"477 of which survived" for a 0/1 target named like a past event (``survived``,
+    ``churned``, ``defaulted``); "40 of which have income = '>50K'" or "329 of which
+    have target = 1" otherwise, which reads right whatever the target's name."""
+    if _is_flag(classes) and bool(value) and re.fullmatch(r"[A-Za-z]+ed", target):
         return f"{count} of which {target}"
     return f"{count} of which have {target} = {_show(value)}"
 

@@ -284,7 +284,7 @@ def test_missingness_only_leak_is_found_with_its_counts(seed):
     f = finding(r, "missingness_leak", "refund_amount")
     assert f.severity >= Severity.HIGH
     n = int(has_refund.sum())
-    assert f"non-null for {n} rows, {n} of which y" in f.message
+    assert f"non-null for {n} rows, {n} of which have y = 1" in f.message
     assert [x for x in above(r) if "refund_amount" not in x.features] == []
 
 
@@ -510,8 +510,12 @@ def test_an_index_of_repeated_text_labels_is_no_obstacle():
     df = clean_frame(600, 30)
     df["leak"] = np.where(df["y"] == 1, "closed", None)
     df.index = pd.Index(["row"] * 300 + ["other"] * 300)
-    r = probe_result(None, AuditData(df.assign(s=0.5), "y", score="s"))
-    assert finding(r, "single_feature_leak", "leak").severity == Severity.CRITICAL
+    with pytest.warns(UserWarning, match="repeated index label"):
+        data = AuditData(df.assign(s=0.5), "y", score="s")
+    r = probe_result(None, data)
+    leak = finding(r, "single_feature_leak", "leak")
+    assert leak.severity == Severity.CRITICAL
+    assert all(isinstance(e, int) for e in leak.examples)  # row positions, each naming one row
 
 
 def test_results_are_json_ready_reproducible_and_leave_the_data_alone():
@@ -536,3 +540,14 @@ def test_a_score_interval_never_reaches_past_a_perfect_score() -> None:
     near_perfect = Power(score=0.98, se=0.02, rows=100)
     assert near_perfect.high(1.96) == 1.0 and near_perfect.low(1.96) == pytest.approx(0.98 - 1.96 * 0.02)
     assert Power(score=0.7, se=0.02, rows=100).high(1.96) == pytest.approx(0.7 + 1.96 * 0.02)
+
+
+def test_outcome_counts_read_right_whatever_the_target_is_called():
+    from probes._leakage_evidence import outcome_phrase
+
+    flag = np.array([0, 1])
+    assert outcome_phrase(477, "survived", 1, flag) == "477 of which survived"
+    assert outcome_phrase(329, "target", 1, flag) == "329 of which have target = 1"
+    assert outcome_phrase(12, "y", 1, flag) == "12 of which have y = 1"
+    assert outcome_phrase(3, "survived", 0, flag) == "3 of which have survived = 0"
+    assert outcome_phrase(40, "income", ">50K", np.array(["<=50K", ">50K"])) == "40 of which have income = '>50K'"
