@@ -189,7 +189,9 @@ class AuditData:
         self._check_roles()
         self._check_target()
         self.kinds: dict[str, ColumnKind] = self._infer_kinds(kinds or {})
+        self._check_sensitive()
         self.costs = _check_costs(costs, df)
+        self._check_costs_fit_target()
         self._reference = None
         if reference is not None:
             self._reference = self._check_reference(_to_pandas(reference, "the reference data"))
@@ -261,6 +263,49 @@ class AuditData:
                 f"target column {self.target!r} has a single class ({only!r}) in all "
                 f"{len(y)} rows; an audit needs at least two outcomes"
             )
+
+    def _check_sensitive(self) -> None:
+        """A sensitive column splits the rows into groups; one that cannot would make the
+        group checks pass without comparing anything."""
+        for name in self.sensitive:
+            values = self._frame[name].dropna()
+            if values.empty:
+                raise DataError(f"sensitive column {name!r} is missing in every row: there are no groups to compare")
+            if values.nunique() < 2:
+                only = values.iloc[0]
+                only = only.item() if hasattr(only, "item") else only
+                raise DataError(
+                    f"sensitive column {name!r} holds one value ({only!r}) in every row that has one: "
+                    "there are no groups to compare"
+                )
+
+    def _check_costs_fit_target(self) -> None:
+        """Costs that cannot price this target's errors are a mistake, not something to skip."""
+        costs, distinct = self.costs, self._frame[self.target].nunique()
+        if isinstance(costs, Mapping) and distinct > 2:
+            way = (
+                "a cost matrix" if self.task == "multiclass" else "cost_weighted_errors' over/under settings or a cost column"
+            )
+            raise DataError(
+                f"costs 'fp' and 'fn' price the two errors of a binary decision, but target {self.target!r} has "
+                f"{distinct} distinct values; price its errors with {way}"
+            )
+        if isinstance(costs, pd.DataFrame):
+            if self.task == "regression":
+                raise DataError(
+                    f"a cost matrix prices errors between classes, but target {self.target!r} holds numbers "
+                    "(regression); price its errors with cost_weighted_errors' over/under settings or a cost column"
+                )
+            if not isinstance(costs.index, pd.RangeIndex) or not isinstance(costs.columns, pd.RangeIndex):
+                labels = {_label(v) for v in [*costs.index, *costs.columns]}
+                known = {_label(c) for c in self.classes}
+                if not labels <= known:
+                    unknown = sorted(labels - known)
+                    raise DataError(
+                        f"the cost matrix is labelled {_list(unknown)}, which are not classes of target "
+                        f"{self.target!r} ({', '.join(repr(c) for c in self.classes.tolist())}); label rows (actual) and columns "
+                        "(predicted) by class"
+                    )
 
     def _infer_kinds(self, overrides: Mapping[str, str]) -> dict[str, ColumnKind]:
         if not isinstance(overrides, Mapping):
@@ -490,9 +535,16 @@ def _check_costs(costs: Any, df: pd.DataFrame) -> Any:
             raise DataError(f"costs column {costs!r} is not in the audit data")
         if not _is_number_column(df[costs]):
             raise DataError(f"costs column {costs!r} must be numeric; it has dtype {df[costs].dtype}")
-        missing = int((~np.isfinite(df[costs].to_numpy(dtype=float, na_value=np.nan))).sum())
+        values = df[costs].to_numpy(dtype=float, na_value=np.nan)
+        missing = int((~np.isfinite(values)).sum())
         if missing:
             raise DataError(f"costs column {costs!r} has {missing} missing or infinite value(s); every row needs a cost")
+        negative = int((values < 0).sum())
+        if negative:
+            raise DataError(
+                f"costs column {costs!r} has {negative} negative value(s), as low as {values.min():g}; "
+                "a row's cost is zero or more"
+            )
         return costs
     if isinstance(costs, Mapping):
         known = {"fp", "fn", "tp", "tn"}
@@ -537,6 +589,13 @@ def _check_costs(costs: Any, df: pd.DataFrame) -> Any:
         raise DataError("a cost matrix must hold numbers only") from None
     if not np.isfinite(values).all():
         raise DataError("a cost matrix must hold finite numbers only")
+    # Off the diagonal are errors: a negative price is a typo (gains of right answers go on the diagonal).
+    rows, cols = [_label(v) for v in matrix.index], [_label(v) for v in matrix.columns]
+    labelled = set(rows) == set(cols) and not isinstance(matrix.index, pd.RangeIndex)
+    error = np.array([[r != c for c in cols] for r in rows]) if labelled else ~np.eye(len(values), dtype=bool)
+    if (values[error] < 0).any():
+        low = float(values[error].min())
+        raise DataError(f"a cost matrix prices errors off its diagonal at zero or more; it has {low:g}")
     return matrix
 
 

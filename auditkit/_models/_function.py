@@ -255,6 +255,14 @@ class StoredPredictions(Model):
         else:
             assert scores is not None
             labels = classes[(scores >= self.threshold).astype(int)] if task == "binary" else scores  # type: ignore[index]
+        if task == "multiclass" and score is not None:
+            # Nothing would read it: say so rather than audit as if it were used.
+            raise DataError(
+                f"score column {score!r} holds one probability per row, which the {len(classes)} classes of "  # type: ignore[arg-type]
+                f"target {data.target!r} cannot use; leave it out (the stored labels are audited on their own)"
+            )
+        if task == "binary" and score is not None and prediction is not None:
+            _check_labels_follow_scores(np.asarray(labels), scores, classes, score)  # type: ignore[arg-type]
         if task == "regression":
             scores = np.asarray(labels, dtype=float)
         bound = StoredPredictions(prediction, score, threshold=self.threshold)
@@ -284,6 +292,32 @@ class StoredPredictions(Model):
         out = super().describe()
         out.update({"prediction_column": self.prediction, "score_column": self.score})
         return out
+
+
+def _check_labels_follow_scores(labels: np.ndarray, scores: np.ndarray, classes: np.ndarray, name: str) -> None:
+    """Refuse stored labels that fall where the score says the other class.
+
+    A score column is read as the probability of the positive class, the last in
+    sorted order ('good' of 'bad'/'good'). A vendor's P(bad) read that way turns
+    every cost and rate upside down without a word; its labels give it away: the
+    rows labelled positive have the lowest scores. A ROC AUC of the score for
+    the stored labels below 0.25 is no ranking of the same model's decisions.
+    """
+    positive = labels == classes[1]
+    if positive.all() or not positive.any():
+        return
+    from sklearn.metrics import roc_auc_score
+
+    if roc_auc_score(positive, scores) < 0.25:
+        raise DataError(
+            f"score column {name!r} is read as the probability of {_show(classes[1])} (the positive class, the last "
+            f"in sorted order), but the stored labels say {_show(classes[0])} where it is high; if it is the "
+            f"probability of {_show(classes[0])}, store 1 - score"
+        )
+
+
+def _show(value: Any) -> str:
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def _check_unit_interval(values: np.ndarray, name: str) -> None:

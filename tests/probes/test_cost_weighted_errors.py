@@ -383,7 +383,12 @@ def test_multiclass_matrix_against_the_confusion_matrix() -> None:
     wrong = model.predict(frame[["a", "b"]]) != frame["t"].to_numpy()
     assert m["total_cost"] == weighted["value"].to_numpy()[wrong].sum()
 
-    skipped = auditkit.audit(model, auditkit.AuditData(frame, "t", costs={"fp": 1, "fn": 2}), probes=["cost_weighted_errors"])
+    # binary costs on three classes are a mistake in the data, refused before any probe runs
+    with pytest.raises(auditkit.DataError, match="'t' has 3 distinct values; price its errors with a cost matrix"):
+        auditkit.AuditData(frame, "t", costs={"fp": 1, "fn": 2})
+    # ...while the probe's own settings, which the data never sees, make it skip and say why
+    skipped = auditkit.audit(model, auditkit.AuditData(frame, "t"), probes=["cost_weighted_errors"],
+                             config={"probes": {"cost_weighted_errors": {"cost_fp": 1, "cost_fn": 2}}})
     assert skipped.probes[0].status == "skipped"
     assert skipped.probes[0].reason == NO_MULTICLASS_DICT.format(k=3)
 
@@ -412,9 +417,13 @@ def test_regression_asymmetric_costs_find_the_optimal_offset(kind: str, level: f
     # symmetric costs on an unbiased model: nothing to gain from an offset
     symmetric = run_probe(model, data, over=2, under=2, kind=kind)
     assert "money_left_on_table" not in codes(symmetric) and "costlier_than_trivial" not in codes(symmetric)
-    fp_fn = auditkit.audit(model, auditkit.AuditData(frame, "y", costs={"fp": 1, "fn": 5}), probes=["cost_weighted_errors"])
+    # binary costs on a numeric target are a mistake in the data, refused before any probe runs
+    with pytest.raises(auditkit.DataError, match="'y' has 3000 distinct values; price its errors with cost_weighted_errors"):
+        auditkit.AuditData(frame, "y", costs={"fp": 1, "fn": 5})
+    fp_fn = auditkit.audit(model, auditkit.AuditData(frame, "y"), probes=["cost_weighted_errors"],
+                           config={"probes": {"cost_weighted_errors": {"cost_fp": 1, "cost_fn": 5}}})
     assert fp_fn.probes[0].status == "skipped"
-    assert fp_fn.probes[0].reason == NO_REGRESSION_COSTS.format(given="fp/fn")
+    assert fp_fn.probes[0].reason == NO_REGRESSION_COSTS.format(given="cost_fp/cost_fn or cost_matrix settings")
 
 
 def test_decision_scores_get_a_threshold_but_no_bayes_threshold(clean_binary: pd.DataFrame) -> None:
@@ -487,10 +496,13 @@ def test_cost_matrix_labels_are_matched_or_refused(german_scored: pd.DataFrame) 
             "cost_matrix": {"1": {"1": 0, "2": 1}, "2": {"1": 5, "2": 0}}, "saving_share": [0.02, 0.1, 0.25]}}},
     ).probes[0]
     assert from_toml.metrics["expected_cost"] == by_dict["expected_cost"]
+    # labels that are no class of the target are refused with the data, before any probe runs
+    with pytest.raises(auditkit.DataError, match=r"labelled 'bad', 'good', which are not classes of target 'credit_risk'"):
+        german_data(german_scored, costs=pd.DataFrame([[0, 1], [5, 0]], index=["good", "bad"], columns=["good", "bad"]))
+    # ...and by the probe when they come from its settings, which the data never sees
     wrong = auditkit.audit(
-        None, german_data(german_scored, costs=pd.DataFrame([[0, 1], [5, 0]], index=["good", "bad"],
-                                                             columns=["good", "bad"])),
-        probes=["cost_weighted_errors"],
+        None, german_data(german_scored, costs=None), probes=["cost_weighted_errors"],
+        config={"probes": {"cost_weighted_errors": {"cost_matrix": {"good": {"good": 0, "bad": 1}, "bad": {"good": 5, "bad": 0}}}}},
     ).probes[0]
     assert wrong.status == "error" and "not the model's classes" in wrong.reason
 

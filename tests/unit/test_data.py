@@ -100,6 +100,42 @@ def test_mistakes_name_the_column_and_the_problem(kwargs: dict, message: str) ->
         AuditData(frame(), **kwargs)
 
 
+def test_a_sensitive_column_must_split_the_rows_into_groups() -> None:
+    df = frame().assign(country="DE", unknown=np.nan)
+    with pytest.raises(DataError, match=r"sensitive column 'country' holds one value \('DE'\) in every row"):
+        AuditData(df, "y", sensitive=["city", "country"])
+    with pytest.raises(DataError, match="sensitive column 'unknown' is missing in every row: there are no groups"):
+        AuditData(df, "y", sensitive="unknown")
+    df.loc[:5, "country"] = None  # one value where there is one: still a single group
+    with pytest.raises(DataError, match="holds one value"):
+        AuditData(df, "y", sensitive="country")
+    assert AuditData(df.assign(country=np.where(np.arange(40) < 20, "DE", "FR")), "y", sensitive="country")
+
+
+def test_costs_must_fit_the_target_and_price_errors_at_zero_or_more() -> None:
+    df = frame()
+    df["value"] = np.linspace(-5, 34, 40)
+    with pytest.raises(DataError, match=r"costs column 'value' has 5 negative value\(s\), as low as -5"):
+        AuditData(df, "y", costs="value")
+    with pytest.raises(DataError, match="prices errors off its diagonal at zero or more; it has -1"):
+        AuditData(df, "y", costs=[[0, -1], [5, 0]])
+    # labelled, rows in another order: -1 (actual 1, predicted 1) and -2 (0, 0) are gains of right answers
+    gains = AuditData(df, "y", costs=pd.DataFrame([[5, -1], [-2, 1]], index=[1, 0], columns=[0, 1]))
+    assert gains.costs.shape == (2, 2)
+    with pytest.raises(DataError, match="off its diagonal at zero or more; it has -2"):
+        AuditData(df, "y", costs=pd.DataFrame([[5, -1], [-2, 1]], index=[0, 1], columns=[0, 1]))
+    with pytest.raises(DataError, match=r"labelled 'bad', 'good', which are not classes of target 'y' \(0, 1\)"):
+        AuditData(df, "y", costs=pd.DataFrame([[0, 1], [5, 0]], index=["good", "bad"], columns=["good", "bad"]))
+    three = df.assign(y=np.arange(40) % 3)
+    with pytest.raises(DataError, match="'y' has 3 distinct values; price its errors with a cost matrix"):
+        AuditData(three, "y", costs={"fp": 1, "fn": 5})
+    numbers = df.assign(y=np.linspace(0, 1, 40))
+    with pytest.raises(DataError, match="price its errors with cost_weighted_errors' over/under settings"):
+        AuditData(numbers, "y", costs={"fp": 1, "fn": 5})
+    with pytest.raises(DataError, match="a cost matrix prices errors between classes, but target 'y' holds numbers"):
+        AuditData(numbers, "y", costs=[[0, 1], [1, 0]])
+
+
 def test_empty_frame_is_refused() -> None:
     with pytest.raises(DataError, match="empty: it has 0 rows"):
         AuditData(frame().iloc[:0], target="y")

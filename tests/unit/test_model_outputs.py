@@ -170,6 +170,31 @@ def test_declared_logits_become_probabilities_and_labels(binary, strings) -> Non
     assert set(np.unique(huge.predict_proba(strings.X)[:, 1])) == {0.0, 1.0}
 
 
+def test_stored_scores_that_contradict_the_stored_labels_are_refused() -> None:
+    rng = np.random.default_rng(3)
+    p_bad = rng.random(ROWS)  # a vendor's probability of 'bad'; 'good' sorts last, so it is the positive class
+    df = pd.DataFrame({"a": rng.normal(size=ROWS), "y": np.where(rng.random(ROWS) < p_bad, "bad", "good"),
+                       "pred": np.where(p_bad >= 0.5, "bad", "good"), "score": p_bad})
+    with pytest.raises(DataError, match=r"score column 'score' is read as the probability of 'good' .* store 1 - score"):
+        audit(None, AuditData(df, "y", prediction="pred", score="score"), probes=[ReadsPredictions()])
+    # the same numbers stored as P(good) agree with the labels, and are audited
+    card = audit(None, AuditData(df.assign(score=1 - p_bad), "y", prediction="pred", score="score"),
+                 probes=[ReadsPredictions()])
+    assert card["reads_predictions"].status == "passed"
+    # labels from another threshold still rank with the score: no refusal
+    tuned = df.assign(score=1 - p_bad, pred=np.where(1 - p_bad >= 0.8, "good", "bad"))
+    assert audit(None, AuditData(tuned, "y", prediction="pred", score="score"),
+                 probes=[ReadsPredictions()])["reads_predictions"].status == "passed"
+
+
+def test_a_stored_score_beside_labels_of_three_classes_is_refused_not_ignored() -> None:
+    df = _frame()
+    three = df.assign(y=np.array(["a", "b", "c"])[np.arange(ROWS) % 3], p=np.array(["a", "b", "c"])[np.arange(ROWS) % 3],
+                      s=np.linspace(0, 1, ROWS))
+    with pytest.raises(DataError, match="score column 's' holds one probability per row, which the 3 classes"):
+        audit(None, AuditData(three, "y", prediction="p", score="s"), probes=[ReadsPredictions()])
+
+
 def test_declared_numbers_that_are_not_numbers(binary) -> None:
     text = wrap(lambda X: np.where(X.a > 0, "high", "0.2"), output="scores")
     assert _reason(text, binary) == NOT_NUMBERS_DECLARED.format(shown="'high'", output="scores")
