@@ -182,7 +182,8 @@ class GatePolicy:
 
     By default an audit fails on any finding of severity ``high`` or above and
     on any probe that could not run (``error``): a probe that crashed has
-    shown nothing, and silence must not pass for health. ``probe_fail_on``
+    shown nothing, and silence must not pass for health. For the same reason an
+    audit whose every probe was skipped fails: nothing was checked. ``probe_fail_on``
     sets the failing severity of single probes; ``waivers`` lists expected
     failures, which the gate ignores while they hold.
     """
@@ -247,6 +248,8 @@ class GatePolicy:
             return False
         if self.fail_on_error and any(r.status == "error" for r in results):
             return False
+        if results and all(r.status == "skipped" for r in results):
+            return False  # every probe skipped: nothing was checked, and silence is no health
         return not self.gate_score(results, on) < self.min_score
 
     def _waived(self, probe: str, finding: Finding, on: _dt.date | None) -> bool:

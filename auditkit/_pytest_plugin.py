@@ -418,6 +418,8 @@ def _gate_reason(card: Scorecard, policy: GatePolicy) -> str:
         parts.append(f"probe(s) {', '.join(failed)} failed")
     if errors and policy.fail_on_error:
         parts.append(f"probe(s) {', '.join(errors)} could not run")
+    if card.probes and all(r.status == "skipped" for r in card.probes):
+        parts.append("every probe was skipped, so nothing was checked")
     gate_score = policy.gate_score(card.probes)
     if gate_score < policy.min_score:
         parts.append(f"score {gate_score:.0f} is below the policy's min_score {policy.min_score:g}")

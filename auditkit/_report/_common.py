@@ -77,6 +77,8 @@ def score_notes(card: Scorecard) -> list[str]:
     if round(gate) != round(card.score):
         floor = f" (floor {policy.min_score:g})" if policy.min_score else ""
         notes.append(f"gate score {gate:.0f}/100 with waived findings set aside{floor}")
+    if card.probes and all(r.status == "skipped" for r in card.probes):
+        notes.append("nothing was checked: every probe was skipped")
     errored = sum(r.status == "error" for r in card.probes)
     if errored:
         notes.append(f"{errored} of {len(card.probes)} probe{'s' if len(card.probes) != 1 else ''} errored and "

@@ -225,7 +225,7 @@ def test_the_cli_gate_fails_when_a_probe_that_found_something_did_not_run_now(tm
     assert costly.returncode == 1, costly.stdout + costly.stderr  # the threshold ignores the costs
     found = json.loads((tmp_path / "base.json").read_text())["probes"][0]["findings"]
     assert any(f["severity"] in ("high", "critical") for f in found)
-    assert cli(*run, "--json", "now.json", cwd=tmp_path).returncode == 0  # skipped: no costs given
+    assert cli(*run, "--json", "now.json", cwd=tmp_path).returncode == 1  # skipped (no costs given): nothing checked
 
     proc = cli("diff", "base.json", "now.json", "--fail-on-new", "high", "--markdown", "diff.md", cwd=tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr

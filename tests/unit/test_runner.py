@@ -211,6 +211,17 @@ def test_unknown_probe_names_list_the_installed_ones(clean_model, data) -> None:
         audit(clean_model, data, probes=["leekage"])
 
 
+def test_an_audit_whose_every_probe_skipped_checked_nothing_and_fails(clean_model, data) -> None:
+    from auditkit import render_terminal
+
+    card = audit(clean_model, data, probes=[NeedsOnline(), SkipsItself()])
+    assert [r.status for r in card.probes] == ["skipped", "skipped"]
+    assert not card.passed
+    assert "audit FAILED: score 0/100, grade F (nothing was checked: every probe was skipped)" in render_terminal(card)
+    # one probe that ran is enough for the usual verdict
+    assert audit(clean_model, data, probes=[Passing(), SkipsItself()]).passed
+
+
 def test_probe_classes_are_found_by_name_without_building_them() -> None:
     from probes.slice_bias import SliceBias
 
