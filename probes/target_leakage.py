@@ -95,7 +95,13 @@ class TargetLeakage(Probe):
     **Defaults.** ``auc_thresholds`` (near-leak 0.80, leak 0.90, critical
     0.97): honest features rarely reach 0.80 alone (the best single features
     of UCI Adult reach 0.78, Titanic's ``sex`` 0.76), while after-the-fact
-    fields reach 0.95 and more (Titanic's ``boat``: 0.97).
+    fields reach 0.95 and more (Titanic's ``boat``: 0.97). Where honest
+    measurements nearly decide the outcome, they are flagged too: in
+    scikit-learn's breast cancer data several cell measurements reach 0.95 to
+    0.98 alone. No single column can tell the two apart (a leak may come in
+    copies, so the model's leaning on one is no test either); for such a
+    problem, raise ``auc_thresholds`` in the policy file, or waive the
+    findings with the reason they are honest.
     ``r2_thresholds`` (0.40, 0.90, 0.97): a previous grade explaining 40% of
     the final one (Student Performance's ``G1``: 0.62, ``G2``: 0.80) is a
     near-leak to check, not a proof. A near-leak is ``medium`` when the
