@@ -44,6 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--sensitive", action="append", default=[], metavar="COL")
     run.add_argument("--time-column", metavar="COL")
     run.add_argument("--id-column", action="append", default=[], metavar="COL")
+    run.add_argument(
+        "--ignore-column", action="append", default=[], metavar="COL",
+        help="a column that is neither a feature nor a role: the model is not handed it",
+    )
     run.add_argument("--cost-fp", type=float, metavar="X", help="cost of a false positive")
     run.add_argument("--cost-fn", type=float, metavar="Y", help="cost of a false negative")
     run.add_argument("--cost-matrix", metavar="FILE", help="CSV cost matrix, rows actual, columns predicted")
@@ -186,7 +190,7 @@ def _cost_matrix(path: str) -> Any:
 def _cmd_run(args: argparse.Namespace) -> int:
     from auditkit._config import load_config
     from auditkit._data import AuditData
-    from auditkit._io import read_table
+    from auditkit._io import read_rows
     from auditkit._models import load_model
     from auditkit._report import render_terminal
     from auditkit._results import Severity
@@ -212,8 +216,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         config = replace(config, policy=replace(config.policy, fail_on=Severity.parse(args.fail_on)))
     # Data first: its mistakes are the common ones, and reading a CSV is fast
     # while importing a model format (skops pulls in much of scikit-learn) is not.
-    frame = read_table(args.data)
-    reference = read_table(args.reference) if args.reference else None
+    frame = read_rows(args.data)
+    reference = read_rows(args.reference) if args.reference else None
     data = AuditData(
         frame,
         target=args.target,
@@ -221,6 +225,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         sensitive=args.sensitive,
         time=args.time_column,
         ids=args.id_column,
+        ignore=args.ignore_column,
         prediction=args.prediction_column,
         score=args.score_column,
         costs=_costs(args),

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from auditkit._errors import DataError, missing_dependency
 
-__all__ = ["read_table", "write_atomic"]
+__all__ = ["read_rows", "read_table", "write_atomic"]
 
 
 def _current_umask() -> int:
@@ -48,29 +49,93 @@ def write_atomic(path: str | os.PathLike[str], text: str | bytes) -> Path:
 
 
 def read_table(path: str | os.PathLike[str], *, header: bool = True) -> pd.DataFrame:
-    """Read a CSV or Parquet file, with errors that name the file and the problem.
+    """Read a CSV or Parquet file as its cells, with errors that name the file and the problem.
     ``header=False``: a CSV's first line is data (its columns are numbered)."""
+    path = _existing_file(path)
+    if _is_parquet(path):
+        return _read_parquet(path)
+    return _read_csv(path, header=0 if header else None)
+
+
+def read_rows(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read audit (or reference) rows: every column the file stores is a column, and
+    the row numbers pandas writes beside them are the index, never a feature.
+
+    pandas stores an index differently in each format. Parquet keeps it apart from
+    the columns, so a named index or a MultiIndex (``set_index('customer_id')``)
+    comes back as columns here; an unnamed one is only row labels. A CSV written by
+    ``to_csv`` with its default index has a first column under an empty header
+    (which pandas reads as ``Unnamed: 0``): that column is the index.
+    """
+    path = _existing_file(path)
+    if _is_parquet(path):
+        return _index_as_columns(_read_parquet(path), path)
+    return _read_csv(path, header=0, index_col=0 if _first_header_is_empty(path) else None)
+
+
+_PARQUET = (".parquet", ".pq")
+_CSV = (".csv", ".txt", ".tsv", ".gz")
+
+
+def _existing_file(path: str | os.PathLike[str]) -> Path:
     path = Path(path)
     if not path.exists():
         raise DataError(f"data file {str(path)!r} does not exist")
     if not path.is_file():
         raise DataError(f"data file {str(path)!r} is not a file")
     suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise missing_dependency("pyarrow", "parquet", "reading Parquet files") from None
-        try:
-            return pd.read_parquet(path)
-        except Exception as exc:
-            raise DataError(f"cannot read {path.name} as Parquet: {exc}") from None
-    if suffix in (".csv", ".txt", ".tsv", ".gz"):
-        sep = "\t" if suffix == ".tsv" else ","
-        try:
-            return pd.read_csv(path, sep=sep, header=0 if header else None)
-        except pd.errors.EmptyDataError:
-            raise DataError(f"data file {path.name} is empty") from None
-        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise DataError(f"cannot parse {path.name} as CSV: {str(exc).splitlines()[0]}") from None
-    raise DataError(f"unknown data file type {suffix or '(none)'!r} for {path.name}; expected .csv or .parquet")
+    if suffix not in _PARQUET + _CSV:
+        raise DataError(f"unknown data file type {suffix or '(none)'!r} for {path.name}; expected .csv or .parquet")
+    return path
+
+
+def _is_parquet(path: Path) -> bool:
+    return path.suffix.lower() in _PARQUET
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise missing_dependency("pyarrow", "parquet", "reading Parquet files") from None
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:
+        raise DataError(f"cannot read {path.name} as Parquet: {exc}") from None
+
+
+def _read_csv(path: Path, **options: Any) -> pd.DataFrame:
+    sep = "\t" if path.suffix.lower() == ".tsv" else ","
+    try:
+        return pd.read_csv(path, sep=sep, **options)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"data file {path.name} is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot parse {path.name} as CSV: {str(exc).splitlines()[0]}") from None
+
+
+def _first_header_is_empty(path: Path) -> bool:
+    """Whether the header's first cell is empty, as ``to_csv`` writes over its index.
+    Read from the header itself: a column truly called ``Unnamed: 0`` is the user's."""
+    # Every cell as the text written (an empty one as ""), not as pandas names columns.
+    header = _read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
+    return header.shape[1] > 1 and header.iat[0, 0] == ""
+
+
+def _index_as_columns(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``frame`` with a named index or a MultiIndex turned back into columns: each level
+    was a column of the user's before ``set_index``. An unnamed index (a RangeIndex, the
+    labels of filtered rows) is only row labels, and stays the index."""
+    index = frame.index
+    if not isinstance(index, pd.MultiIndex) and index.name is None:
+        return frame
+    # the names reset_index gives the levels: an unnamed level of a MultiIndex is level_<i>
+    names = [f"level_{i}" if name is None else name for i, name in enumerate(index.names)]
+    clash = [name for name in names if name in frame.columns]
+    if clash:
+        # Two columns under one name: neither could be told from the other.
+        raise DataError(
+            f"{path.name} stores an index named {clash[0]!r} and a column of that name too; "
+            "rename one of them (or write the file with index=False)"
+        )
+    return frame.reset_index()
