@@ -49,6 +49,7 @@ __all__ = [
     "Scenario",
     "UnseenCategoryCrash",
     "clean_control",
+    "clean_kind",
     "cost_tuned",
     "hgb_model",
     "logistic_model",
@@ -123,14 +124,20 @@ def _categorical_columns(X: pd.DataFrame) -> list[str]:
 
 
 def hgb_model(
-    train: pd.DataFrame, *, target: str = TARGET, seed: int = 0, max_iter: int = 100, fit: bool = True
+    train: pd.DataFrame,
+    *,
+    target: str = TARGET,
+    seed: int = 0,
+    max_iter: int = 100,
+    fit: bool = True,
+    regressor: bool = False,
 ) -> Any:
     """The benchmark's model: categories ordinal-encoded (unseen and missing ones
     become NaN, which the trees route), then ``HistGradientBoostingClassifier``
-    with native categorical splits. Its inputs are the columns of ``train``
-    other than the target."""
+    (or ``...Regressor``) with native categorical splits. Its inputs are the
+    columns of ``train`` other than the target."""
     from sklearn.compose import make_column_transformer
-    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OrdinalEncoder
 
@@ -144,9 +151,8 @@ def hgb_model(
         remainder="passthrough",
         verbose_feature_names_out=False,
     )
-    model = HistGradientBoostingClassifier(
-        max_iter=max_iter, categorical_features=list(range(len(cats))), random_state=seed
-    )
+    learner = HistGradientBoostingRegressor if regressor else HistGradientBoostingClassifier
+    model = learner(max_iter=max_iter, categorical_features=list(range(len(cats))), random_state=seed)
     pipeline = make_pipeline(encode, model)
     return pipeline.fit(X, train[target]) if fit else pipeline
 
@@ -705,16 +711,44 @@ DEFECTS: tuple[Defect, ...] = (
 )
 
 
+# The clean controls' models, by seed modulo 8: the binary problem's two models on
+# three quarters of the seeds (logistic on the odd ones), then a regressor and a
+# three-class model of the same story, so quiet is measured on every task.
+_CLEAN_KINDS = {0: "hgb", 2: "hgb", 4: "hgb_regression", 6: "hgb_multiclass"}
+MULTICLASS_CUTS = (-0.7, 0.7)  # of the linear signal plus logistic noise: low / mid / high, about a third each
+
+
+def clean_kind(seed: int) -> str:
+    """Which model the clean control of this seed gets."""
+    return "logistic" if seed % 2 else _CLEAN_KINDS[seed % 8]
+
+
+def _other_target(frame: pd.DataFrame, kind: str, rng: np.random.Generator) -> pd.DataFrame:
+    """The same rows with a numeric or three-class target from the same linear signal."""
+    signal = sum(c * frame[f].fillna(0.0).to_numpy() for f, c in _COEF.items())
+    if kind == "hgb_regression":
+        return frame.assign(**{TARGET: signal + rng.standard_normal(len(frame))})
+    noisy = signal + rng.logistic(size=len(frame))
+    labels = np.array(["low", "mid", "high"])[np.searchsorted(MULTICLASS_CUTS, noisy)]
+    return frame.assign(**{TARGET: pd.array(labels, dtype="str")})
+
+
 def clean_control(n: int, seed: int) -> Scenario:
-    """No defect: disjoint training and audit rows, an honest model with its
-    decision threshold tuned to the declared costs, no group or slice made
-    worse. Even seeds get the gradient boosting model, odd seeds the logistic
-    one. The sensitive column ``group`` is not among the model's inputs: a
-    model fitted on it can learn a group effect from noise in the training
-    rows, and a gap it then shows is real, not a false alarm."""
+    """No defect: disjoint training and audit rows, an honest model, no group or
+    slice made worse. A binary model has its decision threshold tuned to the
+    declared costs; the regressor and the three-class model declare no costs
+    (theirs would be other settings). The sensitive column ``group`` is not among
+    the model's inputs: a model fitted on it can learn a group effect from noise
+    in the training rows, and a gap it then shows is real, not a false alarm."""
     train, audit = make_split(n, n, seed)
+    kind = clean_kind(seed)
+    if kind in ("hgb_regression", "hgb_multiclass"):
+        rng = np.random.default_rng(seed + 7919)
+        train, audit = _other_target(train, kind, rng), _other_target(audit, kind, rng)
+        inputs = train.drop(columns="group")
+        model = hgb_model(inputs, seed=seed, regressor=kind == "hgb_regression")
+        return Scenario(model, _audit_data(audit, train), {"model": kind})
     inputs = train.drop(columns="group")
-    kind = "hgb" if seed % 2 == 0 else "logistic"
     base = hgb_model(inputs, seed=seed, fit=False) if kind == "hgb" else logistic_model(inputs, fit=False)
     model = cost_tuned(base, inputs, COSTS, seed=seed)
     return Scenario(

@@ -35,7 +35,8 @@ ROWS = 2000
 SEEDS = (0, 1)
 DETERMINISTIC_PROBES = ("nan_injection",)
 CLEAN_ROWS = 1000
-CLEAN_SEEDS = (100, 101)  # one gradient boosting model, one logistic
+# One of each clean model: gradient boosting and logistic on the binary problem, a regressor, a three-class model.
+CLEAN_SEEDS = (96, 97, 100, 102)
 
 
 def _load(name: str) -> ModuleType:
@@ -204,6 +205,18 @@ def test_malformed_input_models_misbehave_as_planted() -> None:
     learner.partial_fit(X.iloc[:10], online.data.y.iloc[:10].to_numpy())
     assert np.isnan(learner.predict_proba(online.data.X)).all()  # one poisoned update ruins it
     assert np.isfinite(online.model.predict_proba(online.data.X)).all()  # the original is untouched
+
+
+def test_clean_controls_cover_every_task() -> None:
+    tasks = {}
+    for seed in CLEAN_SEEDS:
+        scenario = synthetic.clean_control(400, seed)
+        tasks[scenario.truth["model"]] = scenario.data.task
+        assert "group" not in scenario.model.feature_names_in_
+    assert tasks == {"hgb": "binary", "logistic": "binary", "hgb_regression": "regression",
+                     "hgb_multiclass": "multiclass"}
+    assert [synthetic.clean_kind(s) for s in range(1000, 1008)] == [
+        "hgb", "logistic", "hgb", "logistic", "hgb_regression", "logistic", "hgb_multiclass", "logistic"]
 
 
 def test_clean_control_group_is_independent_and_threshold_tuned() -> None:
