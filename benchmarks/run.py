@@ -262,8 +262,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=2000, help="quality: audit rows per trial (as many training rows)")
     parser.add_argument("--jobs", type=int, default=1, help="quality: trials run in this many processes")
     parser.add_argument("--defects", default=None,
-                        help="quality: only these defects (comma-separated); their rows replace the last run's, "
-                             "the other defects' stay (and the clean controls' too with --clean 0)")
+                        help="quality: only these defects (comma-separated; 'none' for the clean controls alone); "
+                             "their rows replace the last run's, the other defects' stay (and the clean controls' "
+                             "too with --clean 0)")
     parser.add_argument("--effects", default=None,
                         help="quality: only these effect sizes (comma-separated, as the table writes them, e.g. 0.05); "
                              "needs --out and --no-readme, since the README's table holds every size")
@@ -293,7 +294,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                                       probe_targets=not args.no_probe_targets, target_scale=args.target_scale)
     out = args.out or LATEST
     if args.quality or args.all:
-        defects = [d.strip() for d in args.defects.split(",") if d.strip()] if args.defects else None
+        # "none": the clean controls alone, laid over the last run like any partial one
+        defects = [] if args.defects == "none" else (
+            [d.strip() for d in args.defects.split(",") if d.strip()] if args.defects else None)
         effects = [e.strip() for e in args.effects.split(",") if e.strip()] if args.effects else None
         if effects and (args.out is None or not args.no_readme):
             parser.error("--effects measures part of a table: give --out FILE and --no-readme, so the full table stays")
@@ -310,7 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not planned and not args.clean:
             parser.error("--defects/--effects chose no trials and --clean 0 no clean audits")
         fresh = run_quality_section(args.seeds, args.rows, args.clean, args.jobs, defects=defects, effects=effects)
-        sections["quality"] = merge_quality(_load(out).get("quality"), fresh) if defects else fresh
+        sections["quality"] = merge_quality(_load(out).get("quality"), fresh) if defects is not None else fresh
     latest = write_results(out, sections)
     if not args.no_readme:
         report.update_readme(README, latest)
