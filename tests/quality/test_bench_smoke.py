@@ -71,5 +71,7 @@ def test_the_plan_keeps_only_the_chosen_effect_sizes() -> None:
         sys.path.remove(str(ROOT))
     tasks = plan(range(3), 500, defects=["hidden_slice"], effects=["0.05", "0.1"], clean_seeds=[])
     assert tasks == [("hidden_slice", e, s, 500) for e in (0.05, 0.1) for s in range(3)]
+    # no defects: the clean controls alone ("--defects none")
+    assert plan(range(3), 500, defects=[], clean_seeds=[7, 8]) == [(None, None, 7, 500), (None, None, 8, 500)]
     with pytest.raises(KeyError, match="effect size"):
         plan(range(3), 500, defects=["hidden_slice"], effects=["5%"], clean_seeds=[])
