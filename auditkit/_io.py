@@ -70,7 +70,24 @@ def read_rows(path: str | os.PathLike[str]) -> pd.DataFrame:
     path = _existing_file(path)
     if _is_parquet(path):
         return _index_as_columns(_read_parquet(path), path)
-    return _read_csv(path, header=0, index_col=0 if _first_header_is_empty(path) else None)
+    frame = _read_csv(path, header=0, index_col=0 if _first_header_is_empty(path) else None)
+    _check_separator(frame, path)
+    return frame
+
+
+def _check_separator(frame: pd.DataFrame, path: Path) -> None:
+    """One column whose name holds ';' (or a tab) is a file written with another separator,
+    as spreadsheets in many locales write CSV: say so instead of auditing one column."""
+    if frame.shape[1] != 1:
+        return
+    name = str(frame.columns[0])
+    for sep, called in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'")):
+        if sep in name and sep != _separator(path):
+            raise DataError(
+                f"{path.name} reads as one column named {name[:60]!r}: its fields are separated by {called}, "
+                f"and auditkit reads {'tab-separated .tsv' if _separator(path) == chr(9) else 'comma-separated'} files; "
+                "save it with commas (pandas: to_csv(path, index=False))"
+            )
 
 
 _PARQUET = (".parquet", ".pq")
@@ -104,10 +121,13 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         raise DataError(f"cannot read {path.name} as Parquet: {exc}") from None
 
 
+def _separator(path: Path) -> str:
+    return "\t" if path.suffix.lower() == ".tsv" else ","
+
+
 def _read_csv(path: Path, **options: Any) -> pd.DataFrame:
-    sep = "\t" if path.suffix.lower() == ".tsv" else ","
     try:
-        return pd.read_csv(path, sep=sep, **options)
+        return pd.read_csv(path, sep=_separator(path), **options)
     except pd.errors.EmptyDataError:
         raise DataError(f"data file {path.name} is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:

@@ -183,3 +183,12 @@ def test_a_csv_whose_first_column_is_named_keeps_it_as_a_column(model_dir: Path)
     doc = _card(model_dir, proc)
     _assert_every_probe_ran_of(doc, "nan_injection")
     assert doc["data"]["columns"] == 6
+
+
+@pytest.mark.parametrize(("sep", "called"), [(";", "semicolons"), ("|", "'|'")])
+def test_a_csv_with_another_separator_exits_2_and_says_which(model_dir: Path, sep: str, called: str) -> None:
+    # Spreadsheets in many locales write ';' between fields: one column named 'a;b;c;d;y' is no audit.
+    _rows(seed=10).drop(columns=["grp", "customer_id"]).to_csv(model_dir / "semi.csv", sep=sep, index=False)
+    proc = _run(model_dir, "semi.csv", report="never.json")
+    _assert_usage_error(model_dir, proc, f"semi.csv reads as one column named 'a{sep}b{sep}c{sep}d{sep}y': its fields "
+                                         f"are separated by {called}")
