@@ -8,6 +8,10 @@ Every query of the ``nan_injection`` probe goes through :class:`ModelCaller`
 - ``rejected``: an error of the validation family (``ValueError``, ``TypeError``, ``KeyError``);
 - ``silent_corruption``: invalid outputs, or untouched rows changed, with no error;
 - ``crashed``: any other exception, or no answer within the budget.
+
+A fifth, ``overflow``, is never the judge's: the probe gives it afterwards to a
+``silent_corruption`` whose NaN or infinite output came only from a finite
+value at the edge of the float range (see ``probes._injection_overflow``).
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ import pandas as pd
 
 from auditkit import Model, Predictions, ProbeCancelled
 
-Outcome = Literal["handled", "rejected", "silent_corruption", "crashed", "not_run"]
-OUTCOMES: tuple[Outcome, ...] = ("handled", "rejected", "silent_corruption", "crashed", "not_run")
+Outcome = Literal["handled", "rejected", "silent_corruption", "overflow", "crashed", "not_run"]
+OUTCOMES: tuple[Outcome, ...] = ("handled", "rejected", "silent_corruption", "overflow", "crashed", "not_run")
 
 # Failing loudly with one of these is what a model should do with malformed input.
 VALIDATION_ERRORS: tuple[type[BaseException], ...] = (ValueError, TypeError, KeyError)
@@ -33,6 +37,9 @@ VALIDATION_NAMES = "ValueError, TypeError or KeyError"
 
 # Untouched rows must come back as they were: exact up to float noise.
 UNCHANGED_ATOL = 1e-6
+# The kinds of invalid output that are NaN or infinity ("NaN or infinite probabilities", ...).
+NONFINITE = "NaN or infinite"
+
 # Probabilities may stray this far from [0, 1] and from summing to 1 (float32 softmax).
 PROBA_ATOL = 1e-4
 
@@ -113,6 +120,7 @@ class Verdict:
     outcome: Outcome
     problem: str = ""  # with counts: "3 of 1000 rows came back with NaN or infinite probabilities"
     what: str = ""  # without: "NaN or infinite probabilities"
+    kinds: tuple[str, ...] = ()  # each kind of invalid output found, as in ``what``
     error: str | None = None
     error_text: str = ""
     rows: int = 0
@@ -123,11 +131,16 @@ class Verdict:
     mean_shift: float | None = None
     max_shift: float | None = None
 
+    @property
+    def nonfinite_only(self) -> bool:
+        """Every invalid output is NaN or infinite, and no untouched row changed."""
+        return bool(self.kinds) and all(k.startswith(NONFINITE) for k in self.kinds) and not self.changed_rows
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"outcome": self.outcome}
         if self.error:
             out["error"] = self.error
-        if self.outcome == "silent_corruption":
+        if self.outcome in ("silent_corruption", "overflow"):
             out.update(problem=self.problem, invalid_rows=self.invalid_rows, changed_rows=self.changed_rows)
         if self.flip_share is not None:
             out.update(flip_share=self.flip_share, mean_shift=self.mean_shift, max_shift=self.max_shift)
@@ -229,8 +242,8 @@ def _verdict(
             parts.append(f"{changed} of {untouched} untouched rows changed their prediction")
         what = problem if n_invalid else "a change in rows that were not touched"
         return Verdict(
-            "silent_corruption", problem="; ".join(parts), what=what, rows=rows, invalid_rows=n_invalid,
-            changed_rows=changed, untouched_rows=untouched,
+            "silent_corruption", problem="; ".join(parts), what=what, kinds=tuple(problems), rows=rows,
+            invalid_rows=n_invalid, changed_rows=changed, untouched_rows=untouched,
         )
     return Verdict(
         "handled", rows=rows, untouched_rows=untouched,
@@ -264,7 +277,7 @@ def row_problems(pred: Predictions, rows: int, task: str, classes: np.ndarray | 
             v = np.asarray(values, dtype=float).reshape(rows, -1)
         except (TypeError, ValueError):
             return "", {"non-numeric predictions": np.ones(rows, dtype=bool)}
-        flags["NaN or infinite predictions"] = ~np.isfinite(v).all(axis=1)
+        flags[f"{NONFINITE} predictions"] = ~np.isfinite(v).all(axis=1)
         return "", flags
     if pred.proba is not None:
         p = np.asarray(pred.proba, dtype=float)
@@ -274,13 +287,13 @@ def row_problems(pred: Predictions, rows: int, task: str, classes: np.ndarray | 
         with np.errstate(invalid="ignore"):
             nonfinite = ~np.isfinite(p).all(axis=1)
             outside = ((p < -PROBA_ATOL) | (p > 1 + PROBA_ATOL)).any(axis=1) | (np.abs(p.sum(axis=1) - 1) > PROBA_ATOL)
-        flags["NaN or infinite probabilities"] = nonfinite
+        flags[f"{NONFINITE} probabilities"] = nonfinite
         flags["probabilities outside [0, 1] or not summing to 1"] = outside & ~nonfinite
     elif pred.scores is not None:
         s = np.asarray(pred.scores, dtype=float).ravel()
         if len(s) != rows:
             return f"{len(s)} scores for {rows} rows", {}
-        flags["NaN or infinite scores"] = ~np.isfinite(s)
+        flags[f"{NONFINITE} scores"] = ~np.isfinite(s)
     if classes is not None:
         flags["labels that are not classes of the target"] = ~pd.Series(labels, dtype=object).isin(list(classes)).to_numpy()
     return "", flags

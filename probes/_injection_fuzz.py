@@ -6,6 +6,12 @@ each batch is one query. A batch the model answers with invalid output, or
 crashes on, is shrunk by hypothesis towards typical values in every cell
 but the one that matters; the rows of the shrunk batch are then tried one
 by one, so the finding shows a single row when a single row suffices.
+
+A batch whose NaN or infinite output goes away when its cells beyond any
+plausible magnitude (``probes._injection_overflow``) are set back to a
+typical value only shows the float range running out. It is counted, and
+the first kept, but it is no counterexample: the search goes on for one that
+is, as the fixed grid grades the same overflow apart from corruption.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import pandas as pd
 from auditkit.strategies import ColumnSchema, frames, to_source
 
 from probes._injection_calls import ModelCaller, ModelHung, Reference, Verdict, judge
+from probes._injection_overflow import beyond_plausible
 
 BAD_OUTCOMES = ("silent_corruption", "crashed")
 
@@ -38,6 +45,8 @@ class FuzzResult:
     reproducer: str = ""
     stopped_early: bool = False
     error: str | None = None  # the search itself failed (hypothesis' own error)
+    overflow_batches: int = 0  # batches whose invalid output was float overflow alone
+    overflow_example: str = ""  # the first of them, as pasteable Python
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -46,6 +55,8 @@ class FuzzResult:
             "stopped_early": self.stopped_early,
             "search_error": self.error,
             "outcome": None if self.verdict is None else self.verdict.outcome,
+            "overflow_batches": self.overflow_batches,
+            "overflow_example": self.overflow_example or None,
         }
         if self.verdict is not None:
             out.update(
@@ -75,6 +86,7 @@ def fuzz(
     deadline = start + budget_s
     tried = [0]
     found: list[tuple[pd.DataFrame, Verdict]] = []
+    overflows: list[pd.DataFrame] = []
 
     def misbehaves(X: pd.DataFrame) -> bool:
         if time.perf_counter() > deadline:
@@ -85,6 +97,9 @@ def fuzz(
         except ModelHung:
             raise _OutOfTime from None
         verdict = judge(answer, rows=len(X), reference=reference)
+        if verdict.outcome in BAD_OUTCOMES and _overflow_only(caller, X, schema, reference, verdict):
+            overflows.append(X)
+            return False
         if verdict.outcome in BAD_OUTCOMES:
             found.append((X, verdict))  # hypothesis only accepts smaller ones: the last is the smallest
             return True
@@ -108,8 +123,11 @@ def fuzz(
         stopped = True
     except Exception as exc:  # e.g. Flaky: a model that answers the same rows differently
         error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
+    overflow = dict(
+        overflow_batches=len(overflows), overflow_example=to_source(overflows[0].reset_index(drop=True)) if overflows else "",
+    )
     if not found:
-        return FuzzResult(tried[0], time.perf_counter() - start, stopped_early=stopped, error=error)
+        return FuzzResult(tried[0], time.perf_counter() - start, stopped_early=stopped, error=error, **overflow)
     X, verdict = found[-1]
     X = X.reset_index(drop=True)
     single = False
@@ -120,12 +138,36 @@ def fuzz(
                 one = judge(caller.predictions(row), rows=1, reference=reference)
             except ModelHung:
                 break
-            if one.outcome in BAD_OUTCOMES:
+            if one.outcome in BAD_OUTCOMES and not _overflow_only(caller, row, schema, reference, one):
                 X, verdict, single = row, one, True
                 break
     else:
         single = len(X) == 1
     return FuzzResult(
         tried[0], time.perf_counter() - start, verdict, rows=len(X), single_row=single,
-        reproducer=to_source(X), stopped_early=stopped, error=error,
+        reproducer=to_source(X), stopped_early=stopped, error=error, **overflow,
     )
+
+
+def _overflow_only(
+    caller: ModelCaller, X: pd.DataFrame, schema: Sequence[ColumnSchema], reference: Reference, verdict: Verdict,
+) -> bool:
+    """Whether the batch's invalid output is NaN or infinity that goes away
+    once its implausibly large finite values are set to typical ones (one more call)."""
+    if verdict.outcome != "silent_corruption" or not verdict.nonfinite_only:
+        return False
+    typical = X.copy()
+    changed = False
+    for column in schema:
+        huge = X[column.name].map(lambda v, c=column: beyond_plausible(v, c)).to_numpy(dtype=bool)
+        if huge.any():
+            values = X[column.name].to_numpy(dtype=object, copy=True)
+            values[huge] = column.values[0] if column.values else 0.0
+            typical[column.name] = column.series(values, index=X.index)
+            changed = True
+    if not changed:
+        return False
+    try:
+        return judge(caller.predictions(typical), rows=len(X), reference=reference).outcome == "handled"
+    except ModelHung:
+        return False

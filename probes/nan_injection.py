@@ -36,6 +36,7 @@ from probes._injection_grid import (
     shuffled_shift,
 )
 from probes._injection_online import POISONS, PoisonResult, poison_model
+from probes._injection_overflow import PLAUSIBLE_SPANS, Ladder, classify_overflow
 
 __all__ = ["NanInjection"]
 
@@ -57,6 +58,19 @@ CRASH_MESSAGE = (
     "Injecting {injections} into {n_columns} of {n_applicable} column(s) ({columns}) crashed the model in "
     "{n_cells} of {n_tried} batch(es) with {errors} instead of a validation error ({validation}); e.g. "
     "{example} in {column!r}, {rate}: {error_text}. Reproduce with X = {reproducer}"
+)
+OVERFLOW_MESSAGE = (
+    "Injecting {injections} into {n_columns} of {n_applicable} column(s) ({columns}) came back with {what} and no "
+    "error in {n_cells} of {n_tried} batch(es); e.g. {example} in {column!r}, {rate}: {problem}. That is float overflow "
+    "at the edge of the range (float64 ends at 1.8e308, float32 at 3.4e38), not a missing value passed through: in "
+    "{column!r} the output is finite up to {last:g} and first turns NaN or infinite at {first:g}, far above the "
+    "{limit:.2g} taken as plausible there ({spans:g} times the column's range). Clip or reject such values if a feed "
+    "can send them. Reproduce with X = {reproducer}"
+)
+FUZZ_OVERFLOW_MESSAGE = (
+    "Hypothesis found {batches} generated batch(es) that came back with NaN or infinite output only because of finite "
+    "values beyond any plausible magnitude (float overflow at the edge of the range: with typical values in those cells "
+    "the same batches are answered); e.g. X = {reproducer}"
 )
 FRAME_CORRUPTION_MESSAGE = (
     "A batch with {fault} ({detail}) returned invalid output with no error (allowed: none): {problem}."
@@ -116,7 +130,17 @@ class NanInjection(Probe):
     - *rejected*: a ``ValueError``, ``TypeError`` or ``KeyError``, which is what we want;
     - *silent corruption* (``critical``): NaN, infinite or invalid outputs, or
       rows that were not touched changing, with no error;
-    - *crashed* (``high``): any other exception, or no answer within ``call_timeout_s``.
+    - *crashed* (``high``): any other exception, or no answer within ``call_timeout_s``;
+    - *overflow* (``low``): NaN or infinite output caused only by a finite
+      value beyond any plausible magnitude (1e308, -1e308). Any model that
+      multiplies such a value by a weight above 1.8 overflows (a standardised
+      ``Ridge``, a multinomial ``LogisticRegression``), which is the float
+      range running out, not NaN passed through. A ladder of powers of ten
+      in one call, on the row the injection touched, shows where the output
+      first turns non-finite; if that is within 1e12 times the column's range
+      (a log or square root of a negative, an unguarded ``exp``), it is no
+      overflow and stays silent corruption. The "value 1000x outside the
+      column's range" injection is always graded as corruption.
 
     Also checks that predictions do not depend on how rows are batched
     (``high``), that one poisoned update cannot wreck a model that learns
@@ -152,7 +176,7 @@ class NanInjection(Probe):
     really sends; ``"huge"`` (1e308) is opt-in: one update with a finite but
     absurd value wrecks any plain linear learner (scikit-learn's
     ``SGDClassifier`` included), which is worth knowing when a feed can send
-    such values, and which the injection grid already reports for ``predict``.
+    such values, and which the injection grid reports for ``predict`` as overflow.
     """
 
     name: ClassVar[str] = "nan_injection"
@@ -250,6 +274,7 @@ class NanInjection(Probe):
         paced = int(len(sample) * caller.budget_s / (10 * max(clean.seconds, 1e-3)))
         stack_rows = max(len(sample), min(self.stack_rows, paced))
         cells = run_cells(caller, sample, schema, reference, rows_for, stack_rows)
+        cells, ladders = classify_overflow(caller, sample, schema, reference, cells)
         faults = run_frame_faults(caller, sample, schema, reference, ctx.rng)
         shifts = self._missing_shifts(caller, sample, cells, reference, ctx.rng)
         batch_rows = sample.iloc[: min(self.batch_rows, len(sample))]
@@ -271,13 +296,16 @@ class NanInjection(Probe):
                 max_rows=self.fuzz_rows, budget_s=min(self.fuzz_seconds, ctx.timeout_s / 4),
             )
 
-        findings += _cell_findings(cells, sample, schema, caller.budget_s)
+        findings += _cell_findings(cells, sample, schema, caller.budget_s, ladders)
         findings += _fault_findings(faults, caller.budget_s)
         findings += self._shift_findings(shifts)
         findings += self._batch_findings(batch)
         findings += _poison_findings(poisons, self.poison_batch_sizes)
-        findings += _fuzz_findings(fuzzed)
-        metrics = _metrics(cells, faults, shifts, batch, poisons, clean_scores, online, fuzzed, rows_for, sample, caller)
+        overflowed = any(f.code == "float_overflow" for f in findings)
+        findings += _fuzz_findings(fuzzed, overflowed)
+        metrics = _metrics(
+            cells, ladders, faults, shifts, batch, poisons, clean_scores, online, fuzzed, rows_for, sample, caller,
+        )
         return Evidence(metrics=metrics, findings=findings)
 
     # -- measurements that need more than one query ------------------------------
@@ -382,15 +410,19 @@ def _error_label(error: str | None, budget_s: float) -> str:
     return f"a hang (no answer within {budget_s:g} s)" if error == "timeout" else str(error)
 
 
-def _cell_findings(cells: list[CellResult], sample: pd.DataFrame, schema: Sequence[ColumnSchema], budget_s: float) -> list[Finding]:
+def _cell_findings(
+    cells: list[CellResult], sample: pd.DataFrame, schema: Sequence[ColumnSchema], budget_s: float,
+    ladders: Sequence[Ladder],
+) -> list[Finding]:
     """One finding per fault family and bad outcome, naming every offending column."""
+    ladder_of = {(lad.column, lad.injection): lad for lad in ladders}
     by_family: dict[str, list[CellResult]] = defaultdict(list)
     for cell in cells:
         by_family[cell.injection.family].append(cell)
     findings = []
     for family, group in by_family.items():
         applicable = sorted({c.injection.column for c in group}, key=[s.name for s in schema].index)
-        for outcome in ("silent_corruption", "crashed"):
+        for outcome in ("silent_corruption", "crashed", "overflow"):
             bad = [c for c in group if c.verdict.outcome == outcome]
             if not bad:
                 continue
@@ -418,6 +450,19 @@ def _cell_findings(cells: list[CellResult], sample: pd.DataFrame, schema: Sequen
                 findings.append(Finding(
                     code="silent_corruption", severity=Severity.CRITICAL,
                     message=CORRUPTION_MESSAGE.format(problem=example.verdict.problem, **common),
+                    features=tuple(columns), metrics=metrics, examples=(reproducer,),
+                ))
+            elif outcome == "overflow":
+                ladder = ladder_of[(example.injection.column, example.injection.name)]
+                metrics["ladders"] = {
+                    f"{lad.column}/{lad.injection}": lad.to_dict() for lad in ladders if lad.overflow and lad.column in columns
+                }
+                findings.append(Finding(
+                    code="float_overflow", severity=Severity.LOW,
+                    message=OVERFLOW_MESSAGE.format(
+                        what=example.verdict.what, problem=example.verdict.problem, first=ladder.first_invalid,
+                        last=ladder.last_valid, limit=ladder.limit, spans=PLAUSIBLE_SPANS, **common,
+                    ),
                     features=tuple(columns), metrics=metrics, examples=(reproducer,),
                 ))
             else:
@@ -484,9 +529,17 @@ def _poison_findings(poisons: list[PoisonResult], sizes: Sequence[int]) -> list[
     return findings
 
 
-def _fuzz_findings(fuzzed: FuzzResult | None) -> list[Finding]:
-    if fuzzed is None or fuzzed.verdict is None:
+def _fuzz_findings(fuzzed: FuzzResult | None, overflow_reported: bool) -> list[Finding]:
+    if fuzzed is None:
         return []
+    if fuzzed.verdict is None:
+        if not fuzzed.overflow_batches or overflow_reported:  # the grid already says it, with where it starts
+            return []
+        return [Finding(
+            code="float_overflow", severity=Severity.LOW,
+            message=FUZZ_OVERFLOW_MESSAGE.format(batches=fuzzed.overflow_batches, reproducer=fuzzed.overflow_example),
+            metrics=fuzzed.to_dict(), examples=(fuzzed.overflow_example,),
+        )]
     v = fuzzed.verdict
     what = "a row" if fuzzed.single_row else f"a batch of {fuzzed.rows} rows"
     if v.outcome == "silent_corruption":
@@ -502,6 +555,7 @@ def _fuzz_findings(fuzzed: FuzzResult | None) -> list[Finding]:
 
 def _metrics(
     cells: list[CellResult],
+    ladders: Sequence[Ladder],
     faults: list[FaultResult],
     shifts: dict[str, dict[str, Any]],
     batch: BatchResult | None,
@@ -541,6 +595,7 @@ def _metrics(
         "errors": {c: dict(v) for c, v in errors.items()},
         "movement": {c: dict(v) for c, v in movement.items()},
         "missing_shift": shifts,
+        "overflow_ladders": {f"{lad.column}/{lad.injection}": lad.to_dict() for lad in ladders},
         "frame_faults": {f.fault: {"detail": f.detail, **f.verdict.to_dict()} for f in faults},
         "batch_consistency": None if batch is None else batch.to_dict(),
         "online": {

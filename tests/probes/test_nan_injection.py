@@ -5,6 +5,9 @@ model raising IndexError deep inside, a validating model, an SGDClassifier
 learning online, a torch model whose weights one poisoned step turns NaN, a
 batch-dependent model, a hanging model, a positional model and an imputer
 filling a value far from the data; a healthy imputer pipeline is the control.
+Plain linear models (a standardised Ridge, a multinomial logistic regression)
+overflow at 1e308 without being corrupt: they must get a low finding, never
+fail the gate for it.
 """
 
 from __future__ import annotations
@@ -19,19 +22,21 @@ from scipy.special import expit
 from sklearn.compose import make_column_transformer
 from sklearn.impute import SimpleImputer
 from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.linear_model import LogisticRegression, Ridge, SGDClassifier
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import auditkit
 from auditkit import ProbeConfigError, Severity
 from auditkit_test_synthetic import make_clean_binary
 from probes._injection_grid import FRAME_FAULT_LABELS, INJECTION_LABELS, RATES
+from probes._injection_overflow import PLAUSIBLE_SPANS
 from probes.nan_injection import (
     BATCH_MESSAGE,
     CRASH_MESSAGE,
     FRAME_CORRUPTION_MESSAGE,
     FUZZ_MESSAGE,
+    OVERFLOW_MESSAGE,
     POISON_MESSAGE,
     NanInjection,
 )
@@ -598,3 +603,164 @@ def test_past_its_budget_the_probe_stops_sending_batches() -> None:
     sent = len(calls)
     time.sleep(0.2)
     assert len(calls) == sent
+
+
+# -- overflow at the edge of the float range ---------------------------------------
+
+
+def serious(result):
+    return [(f.severity.value, f.code, f.message) for f in result.findings if f.severity >= Severity.MEDIUM]
+
+
+@functools.cache
+def scaled_ridge() -> tuple[object, auditkit.AuditData]:
+    """StandardScaler then Ridge: weights of 3 and -2 per standard deviation, so 1e308 overflows to inf."""
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame({"x1": rng.normal(size=600), "x2": rng.normal(size=600), "x3": rng.normal(size=600)})
+    y = 3 * X.x1 - 2 * X.x2 + 0.5 * X.x3 + rng.normal(scale=0.3, size=600)
+    return make_pipeline(StandardScaler(), Ridge()).fit(X, y), auditkit.AuditData(X.assign(y=y), "y")
+
+
+def test_scaled_ridge_overflow_is_a_low_finding_not_corruption() -> None:
+    model, data = scaled_ridge()
+    result = run(model, data, **FAST)
+    assert result.status == "passed" and serious(result) == []
+    finding = only(result, "float_overflow")[0]
+    assert finding.severity is Severity.LOW
+    assert "silent_corruption" not in codes(result) and "fuzz_counterexample" not in codes(result)
+    m = result.metrics
+    # 1e308 times a weight of about 3 is past float64's 1.8e308: overflow in every rate, for x1 and x2 at least.
+    assert set(m["grid"]["x1"]["huge"].values()) == {"overflow"}
+    assert {"x1", "x2"} <= set(finding.features)
+    # Every other injection is rejected or handled as before.
+    assert set(m["grid"]["x1"]["nan"].values()) == {"rejected"}
+    assert set(m["grid"]["x1"]["out_of_range"].values()) == {"handled"}
+    # Where it starts, computed another way: the row of the reproducer at each power of ten.
+    ladder = m["overflow_ladders"]["x1/huge"]
+    row = eval(finding.examples[0], {"pd": pd})
+    column = finding.metrics["cells"][0]["column"]
+    powers = [10.0**k for k in range(309)] if row.loc[0, column] > 0 else [-(10.0**k) for k in range(309)]
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = model.predict(pd.concat([row] * 309, ignore_index=True).assign(**{column: powers}))
+        assert not np.isfinite(model.predict(row)).all()
+    first = int(np.argmax(~np.isfinite(out)))
+    assert ladder["overflow"] and ladder["first_invalid"] in (1e308, 1e307)
+    assert m["overflow_ladders"][f"{column}/{finding.metrics['cells'][0]['injection']}"]["first_invalid"] == powers[first]
+    # The message says what it is, built from its template.
+    example = finding.metrics["cells"][0]
+    key = f"{column}/{example['injection']}"
+    assert finding.message == OVERFLOW_MESSAGE.format(
+        injections=finding.message.split("Injecting ")[1].split(" into ")[0],
+        n_columns=len(finding.features), n_applicable=3, columns=", ".join(map(repr, finding.features)),
+        what="NaN or infinite predictions", n_cells=finding.metrics["batches"], n_tried=finding.metrics["tried"],
+        example=INJECTION_LABELS[example["injection"]], column=column, rate="one cell",
+        problem="1 of 300 rows came back with NaN or infinite predictions",
+        first=m["overflow_ladders"][key]["first_invalid"], last=m["overflow_ladders"][key]["last_valid"],
+        limit=m["overflow_ladders"][key]["limit"], spans=PLAUSIBLE_SPANS, reproducer=finding.examples[0],
+    )
+    assert "float overflow at the edge of the range (float64 ends at 1.8e308" in finding.message
+    assert "the output is finite up to 1e+30" in finding.message and "first turns NaN or infinite at 1e+30" in finding.message
+    # Hypothesis' batches beyond any plausible magnitude are counted, not reported as counterexamples.
+    assert m["fuzz"]["outcome"] is None and m["fuzz"]["search_error"] is None
+
+
+def test_multinomial_logistic_regression_is_not_failed_by_overflow() -> None:
+    frame = numeric_binary()
+    y = np.digitize(frame.x1 + frame.x2, [-0.7, 0.7])
+    X = frame[["x1", "x2", "x3"]]
+    model = LogisticRegression().fit(X, y)
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert np.isnan(model.predict_proba(X.iloc[:1].assign(x1=1e308))).all()  # the repro of the review
+    result = run(model, auditkit.AuditData(X.assign(y=y), "y"), **FAST)
+    assert result.status == "passed" and serious(result) == []
+    finding = only(result, "float_overflow")[0]
+    assert finding.severity is Severity.LOW and "NaN or infinite probabilities" in finding.message
+    assert set(result.metrics["grid"]["x1"]["huge"].values()) == {"overflow"}
+
+
+def nan_passthrough(X: pd.DataFrame) -> np.ndarray:
+    """A linear regression with no input check at all: NaN in, NaN out; inf in, inf out."""
+    with np.errstate(over="ignore", invalid="ignore"):  # as a model that never looks
+        return 2.0 * X["x1"].to_numpy(dtype=float) - X["x2"].to_numpy(dtype=float)
+
+
+def test_nan_in_nan_out_stays_critical_beside_overflow() -> None:
+    frame = numeric_binary()
+    data = auditkit.AuditData(frame.assign(y=nan_passthrough(frame)), "y")
+    result = run(auditkit.wrap(nan_passthrough, task="regression"), data, **FAST)
+    assert result.status == "failed"
+    corrupt = only(result, "silent_corruption")
+    assert {f.severity for f in corrupt} == {Severity.CRITICAL}
+    missing = next(f for f in corrupt if f.metrics["family"] == "missing")
+    assert missing.features == ("x1", "x2") and "NaN or infinite predictions" in missing.message
+    # Infinity in, infinity out is corruption; 1e308 times 2, past float64's end is overflow, apart and low.
+    extreme = next(f for f in corrupt if f.metrics["family"] == "extreme")
+    assert {c["injection"] for c in extreme.metrics["cells"]} == {"pos_inf", "neg_inf"}
+    overflow = only(result, "float_overflow")[0]
+    assert overflow.severity is Severity.LOW and overflow.features == ("x1",)
+    assert {c["injection"] for c in overflow.metrics["cells"]} == {"huge", "neg_huge"}
+    assert set(result.metrics["grid"]["x2"]["huge"].values()) == {"handled"}  # a weight of 1: 1e308 still finite
+
+
+def sqrt_of_shifted(X: pd.DataFrame) -> np.ndarray:
+    """NaN for x1 below -10 (a square root of a negative): not overflow, though -1e308 shows it too."""
+    return expit(np.sqrt(X["x1"].to_numpy(dtype=float) + 10.0) - 3.0)
+
+
+def test_nan_from_a_moderate_negative_value_is_not_called_overflow() -> None:
+    model = auditkit.wrap(sqrt_of_shifted, output="scores")
+    result = run(model, numeric_data(), **FAST)
+    m = result.metrics
+    assert set(m["grid"]["x1"]["neg_huge"].values()) == {"silent_corruption"}
+    assert m["overflow_ladders"]["x1/neg_huge"]["first_invalid"] == -100.0
+    assert not m["overflow_ladders"]["x1/neg_huge"]["overflow"]
+    extreme = next(f for f in only(result, "silent_corruption") if f.metrics["family"] == "extreme")
+    assert extreme.severity is Severity.CRITICAL and "neg_huge" in {c["injection"] for c in extreme.metrics["cells"]}
+    assert "float_overflow" not in codes(result)
+
+
+def test_a_fuzzed_batch_is_overflow_only_when_typical_values_cure_it() -> None:
+    from auditkit.strategies import infer_schema
+    from probes._injection_calls import ModelCaller, Reference, judge
+    from probes._injection_fuzz import _overflow_only
+
+    frame = numeric_binary()
+    data = auditkit.AuditData(frame.assign(y=nan_passthrough(frame)), "y")
+    model = auditkit.wrap(nan_passthrough, task="regression").bind(data)
+    caller = ModelCaller(model, 10.0)
+    schema = infer_schema(data)
+    reference = Reference(model.outputs(data.X), "regression", None)
+
+    def overflow_only(**cells: float) -> bool:
+        X = pd.DataFrame({"x1": [0.5, 0.2], "x2": [0.5, -0.3], "x3": [0.5, 1.0]})
+        for column, value in cells.items():
+            X[column] = X[column].astype(object)
+            X.loc[0, column] = value
+        X = X.astype(float)
+        return _overflow_only(caller, X, schema, reference, judge(caller.predictions(X), rows=2, reference=reference))
+
+    try:
+        assert overflow_only(x1=1e308)  # 2e308 is past float64's end; a typical x1 is answered
+        assert overflow_only(x1=1.7e308, x2=-1e308)
+        assert not overflow_only(x1=np.nan)  # NaN in, NaN out
+        assert not overflow_only(x1=np.inf)
+        assert not overflow_only(x1=1e308, x2=np.nan)  # the NaN stays when x1 is typical
+        assert not overflow_only(x2=1e308)  # a weight of -1: finite output, nothing to excuse
+    finally:
+        caller.close()
+
+
+def test_overflow_found_only_by_hypothesis_is_low_and_said_once() -> None:
+    from probes._injection_fuzz import FuzzResult
+    from probes.nan_injection import FUZZ_OVERFLOW_MESSAGE, _fuzz_findings
+
+    example = "pd.DataFrame({'x1': [1.7976931348623157e+308], 'x2': [0.1]})"
+    fuzzed = FuzzResult(examples=20, seconds=0.2, overflow_batches=3, overflow_example=example)
+    finding = _fuzz_findings(fuzzed, overflow_reported=False)[0]
+    assert finding.code == "float_overflow" and finding.severity is Severity.LOW
+    assert finding.message == FUZZ_OVERFLOW_MESSAGE.format(batches=3, reproducer=example)
+    assert finding.examples == (example,)
+    # The grid's finding already says it, with where overflow starts: not twice.
+    assert _fuzz_findings(fuzzed, overflow_reported=True) == []
+    assert _fuzz_findings(FuzzResult(examples=20, seconds=0.2), overflow_reported=False) == []
+
