@@ -53,9 +53,8 @@ from __future__ import annotations
 
 import heapq
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from itertools import combinations
 from typing import Any
 
 import numpy as np
@@ -83,6 +82,12 @@ _FINE_CUTS = 512
 # A condition "matters" to a slice, for the list of most significant candidates, when the
 # slice's error beats the rows the condition shuts out by this many standard errors.
 _NEEDED_Z = 3.0
+# How much the search does between looks at its deadline: cells of pair bounds at once,
+# and pairs added to the graph that triples are made from.
+_CELLS_PER_STEP = 1 << 18
+_PAIRS_PER_CHECK = 256
+# The most cells of a table of slice bounds by rows and errors (32 MB).
+_TABLE_CELLS = 1 << 22
 
 
 # -- columns as codes and conditions --------------------------------------------
@@ -537,17 +542,15 @@ class _Lattice:
         return stats1
 
     def level_two(self, one: list[tuple[np.ndarray, np.ndarray]]) -> dict[tuple[int, int], tuple]:
-        bounds = {}
-        for a, b in combinations(range(len(self.columns)), 2):
-            size = np.minimum.outer(one[a][0], one[b][0])
-            errors = np.minimum.outer(one[a][1], one[b][1])
-            bounds[(a, b)] = float(self.bound(size, errors).max())
+        pairs, bounds = self.pair_bounds(one)
         out: dict[tuple[int, int], tuple] = {}
-        for pair in sorted(bounds, key=lambda p: -bounds[p]):
-            if bounds[pair] <= self.threshold:
+        # Best bound first; ties in the order of itertools.combinations (a stable sort).
+        for j in np.argsort(-bounds, kind="stable"):
+            if bounds[j] <= self.threshold:
                 break  # sorted: no later pair can do better
             if self.out_of_time():
                 break
+            pair = (int(pairs[j, 0]), int(pairs[j, 1]))
             n_rows, err, exp = self.counts(pair)
             size, errors = self.project(pair, n_rows), self.project(pair, err)
             expected = None if exp is None else self.project(pair, exp)
@@ -558,15 +561,72 @@ class _Lattice:
             out[pair] = (size, errors, float(self.bound(size, errors).max()))
         return out
 
+    def pair_bounds(self, one: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+        """Every column pair that may hold a slice above the current threshold, with the
+        bound on its slices (a pair's slices lie inside its columns' slices), in the
+        order of ``itertools.combinations``.
+
+        The threshold only rises from here, so a pair bounded at or below it now is
+        never counted, and leaving it out changes nothing. Each bound is the one the
+        pair alone gets (the same cells, the same arithmetic), worked out a column
+        against a block of later ones at a time: a thousand columns make half a
+        million pairs. Stops, with the pairs bounded so far, when the time is up.
+        """
+        if self.out_of_time():
+            return np.zeros((0, 2), dtype=np.intp), np.zeros(0)
+        floor = self.threshold
+        width = max(len(s) for s, _ in one)
+        # Counts of 0/1 errors are whole numbers: their cells' bounds can be looked up.
+        table = self.bound_table(limit=len(one) * (len(one) - 1) // 2 * width**2) if self.zero_one else None
+        if table is None:
+            # Conditions padded to one width; a padded cell is too small (-inf rows) to bound anything.
+            sizes = np.full((len(one), width), -np.inf)
+            errors = np.zeros((len(one), width))
+        else:
+            # Rows and errors as places in the table: row 0 is the padding, no slice at all.
+            sizes = np.zeros((len(one), width), dtype=np.intp)
+            errors = np.zeros((len(one), width), dtype=np.intp)
+        for i, (s, e) in enumerate(one):
+            sizes[i, : len(s)] = s if table is None else s.astype(np.intp) + 1
+            errors[i, : len(e)] = e
+        if table is not None and _monotone(table):
+            # A cell no smaller in rows and errors bounds no lower: only each column's
+            # conditions that no other of its conditions covers in both can give the maximum.
+            sizes, errors = _frontier(sizes, errors)
+            width = sizes.shape[1]
+        found_pairs, found_bounds = [np.zeros((0, 2), dtype=np.intp)], [np.zeros(0)]
+        step = max(1, _CELLS_PER_STEP // width**2)
+        blocks = (
+            (a, np.arange(b, min(b + step, len(one)))) for a in range(len(one)) for b in range(a + 1, len(one), step)
+        )
+        for a, later in blocks:
+            if self.out_of_time():
+                break
+            size = np.minimum(sizes[a][None, :, None], sizes[later, None, :])
+            error = np.minimum(errors[a][None, :, None], errors[later, None, :])
+            cells = self.bound(size, error) if table is None else table[size, error]
+            bound = cells.max(axis=(1, 2))
+            keep = bound > floor
+            found_pairs.append(np.column_stack([np.full(int(keep.sum()), a), later[keep]]))
+            found_bounds.append(bound[keep])
+        return np.concatenate(found_pairs), np.concatenate(found_bounds)
+
+    def bound_table(self, *, limit: int) -> np.ndarray | None:
+        """For 0/1 errors, ``bound`` of every whole number of rows and of errors, at
+        [rows + 1, errors] (row 0: no slice, -inf): the pairs' cells are then looked up,
+        not worked out again. None when the table would be larger than ``limit`` cells
+        or ``_TABLE_CELLS``, or the counts are not whole numbers."""
+        shape = (self.n + 2, int(self.total) + 1)
+        if shape[0] * shape[1] > min(limit, _TABLE_CELLS) or self.total != shape[1] - 1:
+            return None
+        size, errors = np.meshgrid(np.arange(-1.0, self.n + 1), np.arange(float(shape[1])), indexing="ij")
+        table = self.bound(size, errors)
+        table[0] = -np.inf
+        return table
+
     def level_three(self, two: dict[tuple[int, int], tuple]) -> None:
-        quick = {}
-        for a, b, c in combinations(range(len(self.columns)), 3):
-            pairs = [(a, b), (a, c), (b, c)]
-            if all(p in two for p in pairs):
-                # A triple's slices lie inside its pairs' slices: no better than the worst pair's bound.
-                quick[(a, b, c)] = min(two[p][2] for p in pairs)
-        for triple in sorted(quick, key=lambda t: -quick[t]):
-            if quick[triple] <= self.threshold:
+        for triple, quick in self.triples(two):
+            if quick <= self.threshold:
                 break
             if self.out_of_time():
                 break
@@ -588,10 +648,73 @@ class _Lattice:
             ]
             self.evaluate(triple, size, errors, expected, np.minimum.reduce(needed) >= _NEEDED_Z)
 
+    def triples(self, two: dict[tuple[int, int], tuple]) -> Iterator[tuple[tuple[int, int, int], float]]:
+        """The column triples all three pairs of which were counted, with their quick bound
+        (a triple's slices lie inside its pairs' slices: no better than the worst pair's
+        bound), best first, ties in the order of ``itertools.combinations``.
+
+        Built from the counted pairs, not from every triple of columns (166 million at a
+        thousand columns): the pairs are added best bound first, and each triple is made
+        when its last pair comes, with that pair's bound as its own; so triples come out
+        best first, without all of them being made, and the search can stop at the
+        threshold or the deadline. Pairs bounded at or below the threshold now make no
+        triple above it, and are left out.
+        """
+        floor = self.threshold
+        live = sorted(((bound, pair) for pair, (_, _, bound) in two.items() if bound > floor), key=lambda t: -t[0])
+        neighbours: dict[int, set[int]] = {}
+        start = 0
+        while start < len(live):
+            bound = live[start][0]
+            if bound <= self.threshold:
+                return  # the caller stops here too: no later triple can do better
+            group: list[tuple[int, int, int]] = []
+            end = start
+            while end < len(live) and live[end][0] == bound:
+                if end % _PAIRS_PER_CHECK == 0 and self.out_of_time():
+                    return
+                a, b = live[end][1]
+                for c in neighbours.setdefault(a, set()) & neighbours.setdefault(b, set()):
+                    group.append((c, a, b) if c < a else (a, c, b) if c < b else (a, b, c))
+                neighbours[a].add(b)
+                neighbours[b].add(a)
+                end += 1
+            group.sort()  # equal bounds: in the order of itertools.combinations
+            for triple in group:
+                yield triple, bound
+            start = end
+
     def out_of_time(self) -> bool:
         if time.perf_counter() > self.deadline:
             self.complete = False
         return not self.complete
+
+
+def _monotone(table: np.ndarray) -> bool:
+    """Whether a table of bounds by [rows + 1, errors] never falls as rows or errors grow,
+    where the errors are no more than the rows (as in every slice). It should not, the bound
+    being the best score inside; floating point may still make it fall by a last digit."""
+    rows = np.arange(-1, table.shape[0] - 1)[:, None]
+    errors = np.arange(table.shape[1])[None, :]
+    more_rows = (table[1:] >= table[:-1]) | (errors > rows[:-1])
+    more_errors = (table[:, 1:] >= table[:, :-1]) | (errors[:, 1:] > rows)
+    return bool(more_rows.all() and more_errors.all())
+
+
+def _frontier(sizes: np.ndarray, errors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column (row), the conditions no other condition of that column covers in both
+    rows and errors, first, padded with 0 (no slice) to the widest column's count."""
+    covers = (sizes[:, :, None] >= sizes[:, None, :]) & (errors[:, :, None] >= errors[:, None, :])
+    beats = (sizes[:, :, None] > sizes[:, None, :]) | (errors[:, :, None] > errors[:, None, :])
+    covered = (covers & beats).any(axis=1) | (sizes == 0)
+    order = np.argsort(covered, axis=1, kind="stable")
+    width = max(1, int((~covered).sum(axis=1).max()))
+    keep = ~np.take_along_axis(covered, order, axis=1)[:, :width]
+    pick = order[:, :width]
+    return (
+        np.where(keep, np.take_along_axis(sizes, pick, axis=1), 0),
+        np.where(keep, np.take_along_axis(errors, pick, axis=1), 0),
+    )
 
 
 def score(size: np.ndarray, errors: np.ndarray, *, n: int, mean: float, error_weight: float) -> np.ndarray:
