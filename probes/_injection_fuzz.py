@@ -16,6 +16,7 @@ is, as the fixed grid grades the same overflow apart from corruption.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Sequence
@@ -26,7 +27,7 @@ import pandas as pd
 from auditkit.strategies import ColumnSchema, frames, to_source
 
 from probes._injection_calls import ModelCaller, ModelHung, Reference, Verdict, judge
-from probes._injection_overflow import beyond_plausible
+from probes._injection_overflow import beyond_plausible, plausible_limit
 
 BAD_OUTCOMES = ("silent_corruption", "crashed")
 
@@ -152,22 +153,26 @@ def fuzz(
 def _overflow_only(
     caller: ModelCaller, X: pd.DataFrame, schema: Sequence[ColumnSchema], reference: Reference, verdict: Verdict,
 ) -> bool:
-    """Whether the batch's invalid output is NaN or infinity that goes away
-    once its implausibly large finite values are set to typical ones (one more call)."""
+    """Whether the batch's invalid output is NaN or infinity that goes away once its
+    implausibly large finite values are brought down to the largest plausible ones, of
+    the same sign (one more call). Brought down, not reset to typical values: a model
+    that fails for every value below -10 (a square root) fails at the plausible bound
+    too, and that is no overflow."""
     if verdict.outcome != "silent_corruption" or not verdict.nonfinite_only:
         return False
-    typical = X.copy()
+    clipped = X.copy()
     changed = False
     for column in schema:
         huge = X[column.name].map(lambda v, c=column: beyond_plausible(v, c)).to_numpy(dtype=bool)
         if huge.any():
             values = X[column.name].to_numpy(dtype=object, copy=True)
-            values[huge] = column.values[0] if column.values else 0.0
-            typical[column.name] = column.series(values, index=X.index)
+            limit = plausible_limit(column)
+            values[huge] = [math.copysign(limit, float(v)) for v in values[huge]]
+            clipped[column.name] = column.series(values, index=X.index)
             changed = True
     if not changed:
         return False
     try:
-        return judge(caller.predictions(typical), rows=len(X), reference=reference).outcome == "handled"
+        return judge(caller.predictions(clipped), rows=len(X), reference=reference).outcome == "handled"
     except ModelHung:
         return False

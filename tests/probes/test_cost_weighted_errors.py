@@ -194,7 +194,7 @@ def test_cli_cost_column_and_no_costs(german_scored: pd.DataFrame, tmp_path: Pat
         [sys.executable, "-m", "auditkit", *common, "--json", "none.json"],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 1, proc.stderr  # the only probe asked for was skipped: nothing was checked
     probe = json.loads((tmp_path / "none.json").read_text())["probes"][0]
     assert probe["status"] == "skipped" and probe["reason"].startswith(template_head(NO_COSTS))
 
