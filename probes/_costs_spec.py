@@ -43,8 +43,7 @@ ColumnFor = Literal["errors", "fn", "fp"]
 RegressionLoss = Literal["linear", "squared"]
 
 NO_COSTS = (
-    "no costs were given: pass AuditData(costs={{'fp': ..., 'fn': ...}}), a cost matrix or a "
-    "cost column (CLI: --cost-fp/--cost-fn, --cost-matrix, --cost-column), or set this probe's "
+    "no costs were given: pass {data_costs}, or set this probe's "
     "{settings}; auditkit does not invent what a mistake costs"
 )
 NO_REGRESSION_COSTS = (
@@ -267,6 +266,18 @@ def column_values(data: AuditData, name: str) -> np.ndarray:
     return data.numeric_values(name, "cost column")
 
 
+def _data_costs(task: str) -> str:
+    """The costs the data itself can declare for this task (others are refused there)."""
+    if task == "regression":
+        return "AuditData(costs='<cost column>') (CLI: --cost-column)"
+    if task == "multiclass":
+        return "AuditData(costs=<cost matrix or cost column>) (CLI: --cost-matrix, --cost-column)"
+    return (
+        "AuditData(costs={'fp': ..., 'fn': ...}), a cost matrix or a cost column "
+        "(CLI: --cost-fp/--cost-fn, --cost-matrix, --cost-column)"
+    )
+
+
 def _setting_names(task: str) -> str:
     if task == "regression":
         return "over/under (kind='linear' or 'squared') or cost_column"
@@ -302,7 +313,7 @@ def resolve_costs(
                 raise ProbeSkipped(NO_REGRESSION_COSTS.format(given="cost_fp/cost_fn or cost_matrix settings"))
             if given is not None:
                 raise ProbeSkipped(NO_REGRESSION_COSTS.format(given=_given_kind(given)))
-            raise ProbeSkipped(NO_COSTS.format(settings=_setting_names(task)))
+            raise ProbeSkipped(NO_COSTS.format(data_costs=_data_costs(task), settings=_setting_names(task)))
         over = 1.0 if settings.over is None else float(settings.over)
         under = 1.0 if settings.under is None else float(settings.under)
         source = "probe settings" if settings.over is not None or settings.under is not None else "audit data"
@@ -326,7 +337,7 @@ def resolve_costs(
     extra = {k: float(v) for k, v in (("tp", settings.cost_tp), ("tn", settings.cost_tn)) if v is not None}
 
     if matrix is None and fixed is None and column is None:
-        raise ProbeSkipped(NO_COSTS.format(settings=_setting_names(task)))
+        raise ProbeSkipped(NO_COSTS.format(data_costs=_data_costs(task), settings=_setting_names(task)))
 
     if task == "multiclass":
         if matrix is None and fixed is not None:

@@ -448,6 +448,20 @@ def test_probe_settings_override_the_data_costs(german_scored: pd.DataFrame) -> 
     assert m["expected_cost"] == pytest.approx(wrong, abs=1e-15)
 
 
+def test_without_costs_the_skip_names_only_the_costs_this_task_takes() -> None:
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"a": rng.normal(size=400)})
+    numbers = frame.assign(y=frame["a"] + rng.normal(size=400), p=frame["a"])
+    reason = auditkit.audit(None, auditkit.AuditData(numbers, "y", prediction="p"),
+                            probes=["cost_weighted_errors"]).probes[0].reason
+    assert "(CLI: --cost-column)" in reason and "'fp'" not in reason and "over/under" in reason
+    labels = np.array(["x", "y", "z"])[rng.integers(0, 3, 400)]
+    three = frame.assign(y=labels, p=labels)
+    reason = auditkit.audit(None, auditkit.AuditData(three, "y", prediction="p"),
+                            probes=["cost_weighted_errors"]).probes[0].reason
+    assert "(CLI: --cost-matrix, --cost-column)" in reason and "--cost-fp" not in reason
+
+
 @pytest.mark.parametrize(
     ("settings", "named"),
     [
@@ -473,7 +487,10 @@ def test_bad_settings_are_refused_with_the_setting_named(settings: dict, named: 
 def test_skipped_without_costs_and_scorecard_is_json_ready(clean_binary: pd.DataFrame, clean_model) -> None:
     card = auditkit.audit(clean_model, auditkit.AuditData(clean_binary, "y"), probes=["cost_weighted_errors"])
     assert card.probes[0].status == "skipped"
-    assert card.probes[0].reason == NO_COSTS.format(settings="cost_fp/cost_fn, cost_matrix or cost_column")
+    assert card.probes[0].reason == NO_COSTS.format(
+        data_costs="AuditData(costs={'fp': ..., 'fn': ...}), a cost matrix or a cost column "
+                   "(CLI: --cost-fp/--cost-fn, --cost-matrix, --cost-column)",
+        settings="cost_fp/cost_fn, cost_matrix or cost_column")
     card = auditkit.audit(
         clean_model, auditkit.AuditData(clean_binary, "y", sensitive=["group"], costs=GERMAN_COSTS),
         probes=["cost_weighted_errors"],
