@@ -224,6 +224,9 @@ class ProbeResult:
     def __post_init__(self) -> None:
         object.__setattr__(self, "metrics", jsonable(dict(self.metrics)))
         object.__setattr__(self, "findings", tuple(self.findings))
+        # Kept at the precision the JSON stores, so a report rendered now and one rendered
+        # from the scorecard file read the same ("Ran 20 ms", not 20 here and 19 there).
+        object.__setattr__(self, "duration_s", round(float(self.duration_s), 4))
 
     @property
     def worst(self) -> Finding | None:
@@ -238,7 +241,7 @@ class ProbeResult:
             "status": self.status,
             "score": None if self.score is None else round(float(self.score), 2),
             "reason": self.reason,
-            "duration_s": round(float(self.duration_s), 4),
+            "duration_s": self.duration_s,
             "seed": self.seed,
             "metrics": dict(self.metrics),
             "findings": [f.to_dict() for f in self.findings],

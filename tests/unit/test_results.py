@@ -121,3 +121,10 @@ def test_the_weakest_probe_bounds_the_score() -> None:
     assert overall_score(results) == 35  # not the mean (67.5): one failing area is not hidden
     assert overall_score(results[2:]) == 0
     assert [grade(s) for s in (100, 90, 89.9, 75, 60, 40, 39.9)] == ["A", "A", "B", "B", "C", "D", "F"]
+
+
+def test_durations_keep_the_precision_the_scorecard_file_stores() -> None:
+    # 0.019504 s read "20 ms" when rendered at once and "19 ms" from the file (0.0195)
+    result = ProbeResult(name="p", status="passed", duration_s=0.019504)
+    assert result.duration_s == 0.0195
+    assert ProbeResult.from_dict(json.loads(json.dumps(result.to_dict()))) == result
