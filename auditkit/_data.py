@@ -392,6 +392,12 @@ class AuditData:
     def n_rows(self) -> int:
         return len(self._frame)
 
+    @staticmethod
+    def class_key(value: Any) -> str:
+        """The name a target value goes by, for matching labels from elsewhere (a cost
+        matrix read from CSV, a policy file's keys): 1, 1.0 and "1" name one class."""
+        return _label(value)
+
     @cached_property
     def classes(self) -> np.ndarray:
         """Sorted distinct target values (the positive class of a binary target is the last)."""

@@ -80,13 +80,13 @@ def _check_separator(frame: pd.DataFrame, path: Path) -> None:
     as spreadsheets in many locales write CSV: say so instead of auditing one column."""
     if frame.shape[1] != 1:
         return
-    name = str(frame.columns[0])
+    name, expected = str(frame.columns[0]), _separator(path)
+    reads = "tab-separated .tsv" if expected == "\t" else "comma-separated"
     for sep, called in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'")):
-        if sep in name and sep != _separator(path):
+        if sep in name and sep != expected:
             raise DataError(
                 f"{path.name} reads as one column named {name[:60]!r}: its fields are separated by {called}, "
-                f"and auditkit reads {'tab-separated .tsv' if _separator(path) == chr(9) else 'comma-separated'} files; "
-                "save it with commas (pandas: to_csv(path, index=False))"
+                f"and auditkit reads {reads} files; save it with commas (pandas: to_csv(path, index=False))"
             )
 
 

@@ -16,18 +16,14 @@ price an audit without touching the data.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from auditkit import DataError, ProbeConfigError, ProbeSkipped
-
-if TYPE_CHECKING:
-    from auditkit import AuditData
+from auditkit import AuditData, DataError, ProbeConfigError, ProbeSkipped
 
 __all__ = [
     "BinaryCosts",
@@ -215,18 +211,6 @@ def matrix_frame(value: Any) -> pd.DataFrame:
     return frame
 
 
-def _label_key(label: Any) -> str:
-    # A matrix read from CSV has int row labels and str column labels ("1");
-    # a float target has 1.0: all of them name the same class.
-    try:
-        f = float(label)
-    except (TypeError, ValueError):
-        return str(label).strip()
-    if math.isfinite(f) and f == int(f):
-        return str(int(f))
-    return str(f)
-
-
 def align_matrix(frame: pd.DataFrame, classes: np.ndarray, what: str) -> tuple[np.ndarray, str | None]:
     """The matrix in the order of ``classes``, and a note when it had to be read by position."""
     k = len(classes)
@@ -235,9 +219,9 @@ def align_matrix(frame: pd.DataFrame, classes: np.ndarray, what: str) -> tuple[n
             f"{what} is {frame.shape[0]}x{frame.shape[1]}, but the model has {k} classes "
             f"({', '.join(map(repr, classes.tolist()[:10]))})"
         )
-    keys = [_label_key(c) for c in classes.tolist()]
-    rows = [_label_key(r) for r in frame.index]
-    cols = [_label_key(c) for c in frame.columns]
+    keys = [AuditData.class_key(c) for c in classes.tolist()]
+    rows = [AuditData.class_key(r) for r in frame.index]
+    cols = [AuditData.class_key(c) for c in frame.columns]
     values = frame.to_numpy(dtype=float)
     if set(rows) == set(keys) and set(cols) == set(keys):
         return values[np.ix_([rows.index(c) for c in keys], [cols.index(c) for c in keys])], None

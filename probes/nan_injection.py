@@ -69,8 +69,8 @@ OVERFLOW_MESSAGE = (
 )
 FUZZ_OVERFLOW_MESSAGE = (
     "Hypothesis found {batches} generated batch(es) that came back with NaN or infinite output only because of finite "
-    "values beyond any plausible magnitude (float overflow at the edge of the range: with typical values in those cells "
-    "the same batches are answered); e.g. X = {reproducer}"
+    "values beyond any plausible magnitude (float overflow at the edge of the range: with those values brought "
+    "down to the largest plausible ones, the same batches are answered); e.g. X = {reproducer}"
 )
 FRAME_CORRUPTION_MESSAGE = (
     "A batch with {fault} ({detail}) returned invalid output with no error (allowed: none): {problem}."

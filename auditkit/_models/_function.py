@@ -16,6 +16,7 @@ from auditkit._models._base import (
     Model,
     Predictions,
     check_task,
+    _show,
     describe_values,
     probabilities_from_logits,
 )
@@ -314,10 +315,6 @@ def _check_labels_follow_scores(labels: np.ndarray, scores: np.ndarray, classes:
             f"in sorted order), but the stored labels say {_show(classes[0])} where it is high; if it is the "
             f"probability of {_show(classes[0])}, store 1 - score"
         )
-
-
-def _show(value: Any) -> str:
-    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def _check_unit_interval(values: np.ndarray, name: str) -> None:

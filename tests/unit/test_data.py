@@ -296,3 +296,9 @@ def test_arguments_of_the_wrong_shape_are_data_errors(kw, message) -> None:
     frame = pd.DataFrame({"a": np.arange(40.0), "y": [0, 1] * 20})
     with pytest.raises(DataError, match=re.escape(message)):
         AuditData(frame, target="y", **kw)
+
+
+def test_class_keys_match_a_class_however_it_is_written() -> None:
+    assert AuditData.class_key(1) == AuditData.class_key(1.0) == AuditData.class_key(" 1") == "1"
+    assert AuditData.class_key(np.int64(2)) == "2" and AuditData.class_key(0.5) == "0.5"
+    assert AuditData.class_key(" bad ") == "bad"
