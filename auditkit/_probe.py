@@ -28,11 +28,12 @@ import hashlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
 from auditkit._errors import ModelFailure, ProbeCancelled, ProbeConfigError, ProbeSkipped
+from auditkit._measure import Measurement, Part, fold, sample_rows, split_rows
 from auditkit._models._base import output_problem
 from auditkit._models._cancellable import Cancellable
 from auditkit._results import Finding
@@ -41,10 +42,13 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from auditkit._data import AuditData
+    from auditkit._figures import Figure
     from auditkit._models import Model, Predictions
     from auditkit._results import ProbeResult
 
 __all__ = ["AuditContext", "Evidence", "Needs", "Probe", "derive_seed", "require"]
+
+T = TypeVar("T")
 
 
 def require(condition: bool, message: str) -> None:
@@ -93,11 +97,13 @@ class Evidence:
     """What a probe's ``run`` returns: its measurements and the findings judged from them.
 
     ``score`` (0-100) overrides the score derived from the findings' severities.
+    ``figures`` are the charts a report draws for this probe (``auditkit.figures``).
     """
 
     metrics: Mapping[str, Any] = field(default_factory=dict)
     findings: Sequence[Finding] = ()
     score: float | None = None
+    figures: Sequence[Figure] = ()
 
 
 class AuditContext:
@@ -110,13 +116,25 @@ class AuditContext:
     probe with long work between model calls calls ``check()`` in its loops.
     """
 
-    def __init__(self, model: Model, data: AuditData, seed: int, shared: SharedPredictions, timeout_s: float) -> None:
+    def __init__(
+        self,
+        model: Model,
+        data: AuditData,
+        seed: int,
+        shared: SharedPredictions,
+        timeout_s: float,
+        *,
+        partitions: int = 1,
+        sample_seed: int = 0,
+    ) -> None:
         self._cancelled = threading.Event()
         self.model: Model = Cancellable(model, self.check)
         self.data = data
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.timeout_s = timeout_s
+        self.partitions = max(1, int(partitions))
+        self.sample_seed = int(sample_seed)
         self._shared = shared
 
     def check(self) -> None:
@@ -136,6 +154,29 @@ class AuditContext:
     def predictions(self) -> Predictions:
         """The model's outputs on ``data.X`` (the model's failure is re-raised here)."""
         return self._shared.get()
+
+    def parts(self, *, predictions: bool = True) -> list[Part]:
+        """The audit rows as partitions, each with its slice of the shared predictions
+        (``predictions=False`` for measurements of the data alone: no model call)."""
+        preds = self.predictions if predictions else None
+        frame = self.data.frame
+        out = []
+        for i, rows in enumerate(split_rows(len(frame), self.partitions)):
+            start, stop = (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (0, 0)
+            out.append(Part(i, rows, frame.iloc[start:stop], None if preds is None else preds.take(rows)))
+        return out
+
+    def measure(self, factory: Callable[[], Measurement[T]], *, predictions: bool = True) -> T:
+        """Fold a mergeable measurement over the partitions: one state per
+        partition, merged, finalized (see ``auditkit.Measurement``)."""
+        self.check()
+        return fold(factory, self.parts(predictions=predictions))
+
+    def sample(self, size: int, *, strata: Callable[[Part], np.ndarray] | None = None) -> np.ndarray:
+        """Positions (sorted) of the audit's one seeded sample of at most ``size`` rows,
+        stratified by ``strata`` when given. The same rows for every probe and
+        however the data is partitioned; every row when there are fewer."""
+        return sample_rows(self.parts(predictions=False), self.sample_seed, size, strata)
 
 
 class SharedPredictions:

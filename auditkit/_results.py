@@ -7,13 +7,12 @@ The JSON layout is the contract with CI and other tools; it is described by
 
 from __future__ import annotations
 
-import enum
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import numpy as np
+from auditkit._figures import figure_from_dict
+from auditkit._values import OPS, Condition, Op, Severity, jsonable
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -29,133 +28,6 @@ __all__ = [
 SCHEMA_VERSION = 1
 
 Status = Literal["passed", "failed", "error", "skipped"]
-Op = Literal["==", "in", "<", "<=", ">", ">=", "between", "is_null"]
-OPS: tuple[str, ...] = ("==", "in", "<", "<=", ">", ">=", "between", "is_null")
-
-
-class Severity(str, enum.Enum):
-    """How bad a finding is. Ordered: ``Severity.HIGH > Severity.LOW``."""
-
-    INFO = "info"
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    CRITICAL = "critical"
-
-    @property
-    def rank(self) -> int:
-        return _SEVERITY_ORDER.index(self.value)
-
-    @classmethod
-    def parse(cls, value: str | Severity) -> Severity:
-        if isinstance(value, Severity):
-            return value
-        try:
-            return cls(str(value).lower())
-        except ValueError:
-            known = ", ".join(_SEVERITY_ORDER)
-            from auditkit._errors import ProbeConfigError
-
-            raise ProbeConfigError(f"unknown severity {value!r}; expected one of: {known}") from None
-
-    def __lt__(self, other: object) -> bool:
-        if not isinstance(other, Severity):
-            return NotImplemented
-        return self.rank < other.rank
-
-    def __le__(self, other: object) -> bool:
-        if not isinstance(other, Severity):
-            return NotImplemented
-        return self.rank <= other.rank
-
-    def __gt__(self, other: object) -> bool:
-        if not isinstance(other, Severity):
-            return NotImplemented
-        return self.rank > other.rank
-
-    def __ge__(self, other: object) -> bool:
-        if not isinstance(other, Severity):
-            return NotImplemented
-        return self.rank >= other.rank
-
-    def __str__(self) -> str:
-        return self.value
-
-
-_SEVERITY_ORDER = ("info", "low", "medium", "high", "critical")
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (tuple, list)):
-        return tuple(_plain(v) for v in value)  # a tuple: conditions are hashable, and JSON's lists read back equal
-    return value
-
-
-def jsonable(value: Any) -> Any:
-    """Turn numpy/pandas scalars, tuples and NaN into plain JSON values.
-
-    NaN and infinities become ``None``: JSON has no spelling for them, and a
-    report that cannot be parsed is worse than one that says "unknown".
-    """
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, (float, np.floating)):
-        f = float(value)
-        return f if math.isfinite(f) else None
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return [jsonable(v) for v in value.tolist()]
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
-        return [jsonable(v) for v in items]
-    if hasattr(value, "isoformat"):  # datetime, date, pandas Timestamp
-        return value.isoformat()
-    if hasattr(value, "to_dict") and callable(value.to_dict):
-        return jsonable(value.to_dict())
-    try:
-        import pandas as pd
-
-        if value is pd.NA or value is pd.NaT:
-            return None
-    except ImportError:  # pragma: no cover - pandas is a dependency
-        pass
-    return str(value)
-
-
-@dataclass(frozen=True)
-class Condition:
-    """One condition of a slice: ``feature op value`` (e.g. ``age >= 60``)."""
-
-    feature: str
-    op: Op
-    value: Any = None
-
-    def __post_init__(self) -> None:
-        if self.op not in OPS:
-            raise ValueError(f"unknown slice operator {self.op!r}; expected one of {OPS}")
-        # numpy scalars become Python's: reports read "leak == 1", not "leak == np.int64(1)",
-        # and a condition read back from JSON equals the one the probe made.
-        object.__setattr__(self, "value", _plain(self.value))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"feature": self.feature, "op": self.op, "value": jsonable(self.value)}
-
-    def describe(self) -> str:
-        if self.op == "is_null":
-            return f"{self.feature} is null"
-        if self.op == "between":
-            lo, hi = self.value
-            return f"{lo!r} <= {self.feature} < {hi!r}"
-        return f"{self.feature} {self.op} {self.value!r}"
 
 
 @dataclass(frozen=True)
@@ -220,10 +92,12 @@ class ProbeResult:
     metrics: Mapping[str, Any] = field(default_factory=dict)
     findings: tuple[Finding, ...] = ()
     seed: int | None = None
+    figures: tuple[Any, ...] = ()  # auditkit.figures records, drawn by the reports
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "metrics", jsonable(dict(self.metrics)))
         object.__setattr__(self, "findings", tuple(self.findings))
+        object.__setattr__(self, "figures", tuple(self.figures))
         # Kept at the precision the JSON stores, so a report rendered now and one rendered
         # from the scorecard file read the same ("Ran 20 ms", not 20 here and 19 there).
         object.__setattr__(self, "duration_s", round(float(self.duration_s), 4))
@@ -245,6 +119,7 @@ class ProbeResult:
             "seed": self.seed,
             "metrics": dict(self.metrics),
             "findings": [f.to_dict() for f in self.findings],
+            "figures": [f.to_dict() for f in self.figures],
         }
 
     @classmethod
@@ -258,7 +133,12 @@ class ProbeResult:
             metrics=d.get("metrics") or {},
             findings=tuple(Finding.from_dict(f) for f in d.get("findings") or ()),
             seed=d.get("seed"),
+            figures=_figures(d.get("figures") or ()),
         )
+
+
+def _figures(raw: Any) -> tuple[Any, ...]:
+    return tuple(figure_from_dict(f) for f in raw)
 
 
 @dataclass(frozen=True)

@@ -30,12 +30,15 @@ class AuditSession:
     predictions on the audit rows) done once. ``audit`` uses one per call;
     the pytest plugin keeps one per test session."""
 
-    def __init__(self, model: Any, data: AuditData, *, seed: int = 0, config: Any = None) -> None:
+    def __init__(self, model: Any, data: AuditData, *, seed: int = 0, config: Any = None, partitions: int = 1) -> None:
         if not isinstance(data, AuditData):
             raise DataError(f"data must be an auditkit.AuditData; got {type(data).__name__}")
         self.data = data
         self.seed = int(seed)
         self.config = AuditConfig.coerce(config)
+        # How many partitions probes' mergeable measurements are folded over: the
+        # numbers never depend on it (a test holds every built-in probe to that).
+        self.partitions = max(1, int(partitions))
         self.model: Model = wrap(model).bind(data)
         self.shared = SharedPredictions(self.model, lambda: data.X)
         self._fingerprint = self.model.fingerprint()
@@ -46,7 +49,10 @@ class AuditSession:
         reason = probe.applies(self.model, self.data)
         if reason is not None:
             return ProbeResult(name=probe.name, status="skipped", reason=reason, seed=seed)
-        ctx = AuditContext(self.model, self.data, seed, self.shared, self.config.timeout_s)
+        ctx = AuditContext(
+            self.model, self.data, seed, self.shared, self.config.timeout_s,
+            partitions=self.partitions, sample_seed=self.seed,
+        )
         start = time.perf_counter()
         outcome = _run_with_budget(probe, ctx, self.config.timeout_s)
         duration = time.perf_counter() - start
@@ -75,6 +81,7 @@ class AuditSession:
             duration_s=duration,
             metrics=evidence.metrics,
             findings=findings,
+            figures=tuple(evidence.figures),
             seed=seed,
         )
 
@@ -159,6 +166,7 @@ def audit(
     jobs: int = 1,
     *,
     progress: bool | None = None,
+    partitions: int = 1,
 ) -> Scorecard:
     """Audit ``model`` on ``data`` with ``probes`` (default: every installed probe).
 
@@ -172,7 +180,9 @@ def audit(
         raise AuditkitError(f"seed must be a whole number; got {seed!r}")
     if isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer)) or jobs < 1:
         raise AuditkitError(f"jobs must be a whole number, at least 1; got {jobs!r}")
-    session = AuditSession(model, data, seed=seed, config=config)
+    if isinstance(partitions, bool) or not isinstance(partitions, (int, np.integer)) or partitions < 1:
+        raise AuditkitError(f"partitions must be a whole number, at least 1; got {partitions!r}")
+    session = AuditSession(model, data, seed=seed, config=config, partitions=int(partitions))
     selected = resolve_probes(probes, session.config.probe_settings)
     if not selected:
         # An audit of nothing would pass every gate.
