@@ -8,8 +8,6 @@ has to guess what a half-valid frame meant.
 from __future__ import annotations
 
 import hashlib
-import re
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import Any, Literal
@@ -19,42 +17,26 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from auditkit._errors import DataError
+from auditkit._frames import (
+    _COPY_ON_WRITE,
+    _attach_target,
+    _check_columns,
+    _is_number_column,
+    _label,
+    _list,
+    _sort_key,
+    _to_pandas,
+)
+from auditkit._kinds import KINDS, ColumnKind, describe_nested, infer_kind, nested_example, printed
+from auditkit._reference import check_reference
 
 __all__ = ["AuditData", "ColumnKind", "infer_kind"]
 
-ColumnKind = Literal["numeric", "categorical", "boolean", "datetime", "text", "identifier"]
-KINDS: tuple[str, ...] = ("numeric", "categorical", "boolean", "datetime", "text", "identifier")
 Task = Literal["binary", "multiclass", "regression"]
 
-# pandas 3 copies on write, so a shallow copy already protects the user's frame
-# from anything a probe does to ours (and theirs from ours); pandas 2 needs a deep copy.
-_COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3
-
-_ID_NAME = re.compile(r"(^|[_\W])(id|uuid|guid|key|index)$|^id[_\W]", re.IGNORECASE)
-# Below this many rows "unique per row" says little: 12 distinct ages are not identifiers.
-_MIN_ROWS_FOR_IDENTIFIER = 20
 # A whole-number target with more distinct values than this (a 0-20 grade) is
 # read as a quantity to regress; with fewer (a 1-5 rating), as classes.
 _MAX_CLASSES_IN_NUMBERS = 10
-
-
-def _to_pandas(obj: Any, what: str) -> pd.DataFrame:
-    if isinstance(obj, pd.DataFrame):
-        return obj
-    if hasattr(obj, "to_pandas") and callable(obj.to_pandas):  # polars, pyarrow
-        result = obj.to_pandas()
-        if isinstance(result, pd.DataFrame):
-            return result
-    if isinstance(obj, np.ndarray):
-        if obj.ndim != 2:
-            raise DataError(f"{what} must be 2-dimensional; got an array of shape {obj.shape}")
-        return pd.DataFrame(obj, columns=[f"x{i}" for i in range(obj.shape[1])])
-    if isinstance(obj, Mapping):
-        return pd.DataFrame(dict(obj))
-    raise DataError(
-        f"{what} must be a pandas, polars or pyarrow table or a 2-D numpy array; "
-        f"got {type(obj).__name__}"
-    )
 
 
 def _names(value: str | Iterable[str] | None, what: str = "columns") -> tuple[str, ...]:
@@ -66,59 +48,6 @@ def _names(value: str | Iterable[str] | None, what: str = "columns") -> tuple[st
     if not isinstance(value, Iterable):
         raise DataError(f"{what} must be a column name or a list of names; got {type(value).__name__} {value!r}")
     return tuple(dict.fromkeys(str(v) for v in value))
-
-
-def _looks_like_id_name(name: str) -> bool:
-    return bool(_ID_NAME.search(name)) or name.lower() in {"id", "uuid", "index"}
-
-
-def infer_kind(series: pd.Series, name: str | None = None) -> ColumnKind:
-    """Guess what a column holds, by its dtype and its values.
-
-    Identifiers are columns unique per row that look like keys (a key-like
-    name, or integers in row order): they are the ones a leakage probe must
-    not wave through as "harmless because all-unique".
-    """
-    name = str(series.name if name is None else name)
-    if ptypes.is_bool_dtype(series.dtype):
-        return "boolean"
-    if ptypes.is_datetime64_any_dtype(series.dtype):
-        return "datetime"
-    n = len(series)
-    nonnull = series.dropna()
-    if ptypes.is_numeric_dtype(series.dtype):
-        if (
-            ptypes.is_integer_dtype(series.dtype)
-            and n >= _MIN_ROWS_FOR_IDENTIFIER
-            and len(nonnull) == n
-            and series.nunique() == n
-            and (_looks_like_id_name(name) or series.is_monotonic_increasing or series.is_monotonic_decreasing)
-        ):
-            return "identifier"
-        return "numeric"
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        return "categorical"
-    if len(nonnull) == 0:
-        return "categorical"
-    sample = nonnull.iloc[: min(200, len(nonnull))].astype(str)
-    if _parses_as_dates(sample):
-        return "datetime"
-    unique = nonnull.nunique()
-    wordy = sample.str.count(" ").mean() >= 2
-    if n >= _MIN_ROWS_FOR_IDENTIFIER and unique == len(nonnull) == n and (_looks_like_id_name(name) or not wordy):
-        return "identifier"
-    if unique > 0.5 * len(nonnull) and wordy:
-        return "text"
-    if n >= _MIN_ROWS_FOR_IDENTIFIER and unique == len(nonnull):
-        return "identifier"
-    return "categorical"
-
-
-def _parses_as_dates(sample: pd.Series) -> bool:
-    if len(sample) == 0 or sample.str.len().min() < 8 or not sample.str.contains(r"[-/:]").all():
-        return False
-    parsed = pd.to_datetime(sample, errors="coerce", format="ISO8601")
-    return bool(parsed.notna().mean() >= 0.95)
 
 
 class AuditData:
@@ -186,7 +115,7 @@ class AuditData:
         self.ignore: tuple[str, ...] = _names(ignore, "ignore")
         self.prediction: str | None = prediction
         self.score: str | None = score
-        self._check_roles()
+        self._check_roles(costs if isinstance(costs, str) else None)
         self._check_target()
         self.kinds: dict[str, ColumnKind] = self._infer_kinds(kinds or {})
         self._check_sensitive()
@@ -194,11 +123,11 @@ class AuditData:
         self._check_costs_fit_target()
         self._reference = None
         if reference is not None:
-            self._reference = self._check_reference(_to_pandas(reference, "the reference data"))
+            self._reference = check_reference(self, _to_pandas(reference, "the reference data"))
 
     # -- validation ---------------------------------------------------------
 
-    def _check_roles(self) -> None:
+    def _check_roles(self, cost_column: str | None = None) -> None:
         cols = set(map(str, self._frame.columns))
         if self.target not in cols:
             raise DataError(
@@ -232,8 +161,25 @@ class AuditData:
             for other, names in roles:
                 if other != role and other != "ignore" and name in names:
                     raise DataError(f"{other} column {name!r} is also the stored {role} column")
+        self._check_nested(cost_column)
         if self.time is not None:
             self._check_time(self._frame[self.time])
+
+    def _check_nested(self, cost_column: str | None) -> None:
+        """Lists, arrays or dicts in the cells (a Parquet list or struct column) can be neither
+        counted nor compared, so no probe could audit them: such a column is accepted only set aside."""
+        roles = {self.target: "target", self.time: "time", self.prediction: "prediction", self.score: "score",
+                 cost_column: "costs", **{c: "ids" for c in self.ids}, **{c: "sensitive" for c in self.sensitive}}
+        for name in self._frame.columns:
+            if name in self.ignore or (example := nested_example(self._frame[name])) is None:
+                continue
+            held = describe_nested(example)
+            if name in roles:
+                raise DataError(f"{roles[name]} column {name!r} holds {held}; it must hold one value per row")
+            raise DataError(
+                f"column {name!r} holds {held}, which no probe can audit: set it aside with "
+                f"ignore=[{name!r}] (on the command line: --ignore-column {name})"
+            )
 
     def _check_time(self, column: pd.Series) -> None:
         """A time column holds dates, times or numbers (a year, an epoch): anything else
@@ -322,44 +268,6 @@ class AuditData:
             kinds[str(name)] = overrides.get(name) or infer_kind(self._frame[name], str(name))  # type: ignore[assignment]
         return kinds
 
-    def _check_reference(self, ref: pd.DataFrame) -> pd.DataFrame:
-        ref = _check_columns(ref, "the reference data", stacklevel=4)
-        if len(ref) == 0:
-            raise DataError("the reference data is empty: it has 0 rows")
-        needed = [self.target, *self.features]
-        missing = [c for c in needed if c not in ref.columns]
-        extra = [c for c in ref.columns if c not in self._frame.columns]
-        if missing or extra:
-            parts = []
-            if missing:
-                parts.append(f"missing {_list(missing)}")
-            if extra:
-                parts.append(f"extra {_list(extra)}")
-            raise DataError(
-                "the reference data has different columns from the audit data: " + "; ".join(parts)
-            )
-        # Numbers in one and text in the other are two different columns under one name:
-        # every comparison between the two would be meaningless.
-        clash = [
-            c for c in needed
-            if _is_number_column(self._frame[c]) != _is_number_column(ref[c])
-            and not (self._frame[c].isna().all() or ref[c].isna().all())
-        ]
-        if clash:
-            c = clash[0]
-            raise DataError(
-                f"the reference data's column {c!r} holds {ref[c].dtype} values where the audit data's holds "
-                f"{self._frame[c].dtype}" + (f" (and {len(clash) - 1} more column(s) differ so)" if len(clash) > 1 else "")
-            )
-        audit_classes = {_label(v) for v in pd.unique(self._frame[self.target].dropna())}
-        ref_classes = {_label(v) for v in pd.unique(ref[self.target].dropna())}
-        if len(audit_classes) <= 50 and audit_classes.isdisjoint(ref_classes):
-            raise DataError(
-                f"the reference data's target {self.target!r} shares no value with the audit data's "
-                f"({_list(sorted(ref_classes)[:5])} against {_list(sorted(audit_classes)[:5])})"
-            )
-        return ref.copy(deep=not _COPY_ON_WRITE)
-
     # -- views --------------------------------------------------------------
 
     @property
@@ -422,7 +330,11 @@ class AuditData:
         """A digest of the audit rows, their column names and dtypes (stable across runs)."""
         h = hashlib.sha256()
         h.update(repr([(str(c), str(t)) for c, t in self._frame.dtypes.items()]).encode())
-        h.update(pd.util.hash_pandas_object(self._frame, index=False).to_numpy().tobytes())
+        frame = self._frame
+        nested = {c: frame[c].map(printed) for c, kind in self.kinds.items() if kind == "nested"}
+        if nested:  # lists and dicts cannot be hashed as cells; their printed form can
+            frame = frame.assign(**nested)
+        h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
         return h.hexdigest()
 
     def describe(self) -> dict[str, Any]:
@@ -473,64 +385,6 @@ class AuditData:
             f"AuditData(rows={self.n_rows}, target={self.target!r}, "
             f"features={len(self.features)}, sensitive={list(self.sensitive)})"
         )
-
-
-def _sort_key(value: Any) -> tuple[int, Any]:
-    # Mixed numbers and strings would not sort; numbers first, then text.
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        return (0, float(value))
-    return (1, str(value))
-
-
-def _attach_target(df: pd.DataFrame, target: Any) -> tuple[pd.DataFrame, str]:
-    y = np.asarray(target)
-    if y.ndim != 1 or len(y) != len(df):
-        raise DataError(
-            f"target must be a column name or a 1-D array with one value per row "
-            f"({len(df)}); got shape {y.shape}"
-        )
-    name = str(getattr(target, "name", None) or "target")
-    if name in df.columns:
-        raise DataError(f"cannot add the target as column {name!r}: the data already has one")
-    return df.assign(**{name: y}), name
-
-
-def _is_number_column(column: pd.Series) -> bool:
-    return ptypes.is_numeric_dtype(column.dtype) and not ptypes.is_bool_dtype(column.dtype)
-
-
-def _label(value: Any) -> str:
-    """A target value as a class name: 1, 1.0 and "1" name one class."""
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return str(value).strip()
-    return str(int(f)) if np.isfinite(f) and f == int(f) else str(f)
-
-
-def _check_columns(df: pd.DataFrame, what: str, *, stacklevel: int = 3) -> pd.DataFrame:
-    """``df`` with string column names (non-string labels would break every report),
-    renamed on a new frame: the user's own keeps its names."""
-    names = [str(c) for c in df.columns]
-    dupes = sorted({c for c in names if names.count(c) > 1})
-    if dupes:
-        raise DataError(f"{what} has duplicated column names: {_list(dupes)}")
-    if any(not isinstance(c, str) for c in df.columns):
-        df = df.set_axis(names, axis=1)
-    if not df.index.is_unique:
-        # Findings name example rows by index label; a repeated label would point at
-        # several rows, so those examples count rows by position instead.
-        counts = df.index.value_counts()
-        label, times = counts.index[0], int(counts.iloc[0])
-        label = label.item() if isinstance(label, np.generic) else label
-        warnings.warn(
-            f"{what} has a repeated index label ({label!r} labels {times} rows); findings name "
-            f"its example rows by position (0 to {len(df) - 1}) instead",
-            UserWarning,
-            stacklevel=stacklevel,
-        )
-        df = df.set_axis(pd.RangeIndex(len(df)), axis=0)
-    return df
 
 
 def _check_costs(costs: Any, df: pd.DataFrame) -> Any:
@@ -605,7 +459,3 @@ def _check_costs(costs: Any, df: pd.DataFrame) -> Any:
     return matrix
 
 
-def _list(names: Iterable[Any], limit: int = 12) -> str:
-    names = [str(n) for n in names]
-    shown = ", ".join(repr(n) for n in names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
