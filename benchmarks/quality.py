@@ -44,7 +44,8 @@ __all__ = [
 RECALL_TARGET = 0.95
 FALSE_ALARM_TARGET = 0.05
 MIN_SEVERITY = Severity.MEDIUM
-BUILTIN_PROBES = ("target_leakage", "slice_bias", "nan_injection", "cost_weighted_errors")
+# The built-in probes, as the registry finds them: a new probe folder joins by its entry point.
+BUILTIN_PROBES = tuple(sorted(p.name for p in auditkit.available_probes() if p.entry_point.startswith("probes.")))
 
 _DISPARITY_CODES = frozenset(
     {"selection_rate_disparity", "false_positive_rate_disparity", "false_negative_rate_disparity", "error_rate_disparity"}
