@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
+from auditkit._costs import check_costs, check_costs_fit_target
 from auditkit._errors import DataError
 from auditkit._frames import (
     _COPY_ON_WRITE,
@@ -119,8 +120,10 @@ class AuditData:
         self._check_target()
         self.kinds: dict[str, ColumnKind] = self._infer_kinds(kinds or {})
         self._check_sensitive()
-        self.costs = _check_costs(costs, df)
-        self._check_costs_fit_target()
+        self.costs = check_costs(costs, df)
+        check_costs_fit_target(
+            self.costs, target=self.target, distinct=int(df[self.target].nunique()), task=self.task, classes=self.classes
+        )
         self._reference = None
         if reference is not None:
             self._reference = check_reference(self, _to_pandas(reference, "the reference data"))
@@ -224,34 +227,6 @@ class AuditData:
                     f"sensitive column {name!r} holds one value ({only!r}) in every row that has one: "
                     "there are no groups to compare"
                 )
-
-    def _check_costs_fit_target(self) -> None:
-        """Costs that cannot price this target's errors are a mistake, not something to skip."""
-        costs, distinct = self.costs, self._frame[self.target].nunique()
-        if isinstance(costs, Mapping) and distinct > 2:
-            way = (
-                "a cost matrix" if self.task == "multiclass" else "cost_weighted_errors' over/under settings or a cost column"
-            )
-            raise DataError(
-                f"costs 'fp' and 'fn' price the two errors of a binary decision, but target {self.target!r} has "
-                f"{distinct} distinct values; price its errors with {way}"
-            )
-        if isinstance(costs, pd.DataFrame):
-            if self.task == "regression":
-                raise DataError(
-                    f"a cost matrix prices errors between classes, but target {self.target!r} holds numbers "
-                    "(regression); price its errors with cost_weighted_errors' over/under settings or a cost column"
-                )
-            if not isinstance(costs.index, pd.RangeIndex) or not isinstance(costs.columns, pd.RangeIndex):
-                labels = {_label(v) for v in [*costs.index, *costs.columns]}
-                known = {_label(c) for c in self.classes}
-                if not labels <= known:
-                    unknown = sorted(labels - known)
-                    raise DataError(
-                        f"the cost matrix is labelled {_list(unknown)}, which are not classes of target "
-                        f"{self.target!r} ({', '.join(repr(c) for c in self.classes.tolist())}); label rows (actual) and columns "
-                        "(predicted) by class"
-                    )
 
     def _infer_kinds(self, overrides: Mapping[str, str]) -> dict[str, ColumnKind]:
         if not isinstance(overrides, Mapping):
@@ -385,77 +360,3 @@ class AuditData:
             f"AuditData(rows={self.n_rows}, target={self.target!r}, "
             f"features={len(self.features)}, sensitive={list(self.sensitive)})"
         )
-
-
-def _check_costs(costs: Any, df: pd.DataFrame) -> Any:
-    if costs is None:
-        return None
-    if isinstance(costs, str):
-        if costs not in df.columns:
-            raise DataError(f"costs column {costs!r} is not in the audit data")
-        if not _is_number_column(df[costs]):
-            raise DataError(f"costs column {costs!r} must be numeric; it has dtype {df[costs].dtype}")
-        values = df[costs].to_numpy(dtype=float, na_value=np.nan)
-        missing = int((~np.isfinite(values)).sum())
-        if missing:
-            raise DataError(f"costs column {costs!r} has {missing} missing or infinite value(s); every row needs a cost")
-        negative = int((values < 0).sum())
-        if negative:
-            raise DataError(
-                f"costs column {costs!r} has {negative} negative value(s), as low as {values.min():g}; "
-                "a row's cost is zero or more"
-            )
-        return costs
-    if isinstance(costs, Mapping):
-        known = {"fp", "fn", "tp", "tn"}
-        unknown = set(costs) - known
-        if unknown:
-            raise DataError(f"unknown cost key(s) {_list(sorted(unknown))}; expected fp, fn, tp, tn")
-        if not {"fp", "fn"} <= set(costs):
-            raise DataError("binary costs need both 'fp' and 'fn'")
-        out = {}
-        for k, v in costs.items():
-            try:
-                out[k] = float(v)
-            except (TypeError, ValueError):
-                raise DataError(f"cost {k!r} must be a number; got {v!r}") from None
-            if not np.isfinite(out[k]):
-                raise DataError(f"cost {k!r} must be finite; got {v!r}")
-        # A negative price of an error is a typo, not a gain (gains go in 'tp' and 'tn').
-        for k in ("fp", "fn"):
-            if out[k] < 0:
-                raise DataError(f"cost {k!r} must be zero or more; got {costs[k]!r}")
-        if out["fp"] == out["fn"] == 0:
-            raise DataError("costs 'fp' and 'fn' are both zero: errors cost nothing, so there is nothing to price")
-        return out
-    if isinstance(costs, pd.DataFrame):
-        matrix = costs
-    else:
-        try:
-            arr = np.asarray(costs, dtype=float)
-        except (TypeError, ValueError):
-            raise DataError(
-                "costs must be {'fp': ..., 'fn': ...}, a square cost matrix of numbers, or the name of a cost column; "
-                f"got {type(costs).__name__} that is none of these"
-            ) from None
-        if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
-            raise DataError(f"a cost matrix must be square; got shape {arr.shape}")
-        matrix = pd.DataFrame(arr)
-    if matrix.shape[0] != matrix.shape[1]:
-        raise DataError(f"a cost matrix must be square; got shape {matrix.shape}")
-    try:
-        values = matrix.to_numpy(dtype=float)
-    except (TypeError, ValueError):
-        raise DataError("a cost matrix must hold numbers only") from None
-    if not np.isfinite(values).all():
-        raise DataError("a cost matrix must hold finite numbers only")
-    # Off the diagonal are errors: a negative price is a typo (gains of right answers go on the diagonal).
-    rows, cols = [_label(v) for v in matrix.index], [_label(v) for v in matrix.columns]
-    labelled = set(rows) == set(cols) and not isinstance(matrix.index, pd.RangeIndex)
-    error = np.array([[r != c for c in cols] for r in rows]) if labelled else ~np.eye(len(values), dtype=bool)
-    if (values[error] < 0).any():
-        low = float(values[error].min())
-        raise DataError(f"a cost matrix prices errors off its diagonal at zero or more; it has {low:g}")
-    return matrix
-
-

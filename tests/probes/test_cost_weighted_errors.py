@@ -25,15 +25,18 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import LinearSVC
 
 import auditkit
-from probes._costs_spec import NO_COSTS, NO_MULTICLASS_DICT, NO_REGRESSION_COSTS
-from probes._costs_sweep import best_threshold_index, offset_sweep, threshold_sweep, tie_ends
 from probes.cost_weighted_errors import (
     BETTER_THRESHOLD,
     COSTLIER_THAN_TRIVIAL,
     GROUP_SHARE,
     MONEY_LEFT,
+    NO_COSTS,
+    NO_MULTICLASS_DICT,
+    NO_REGRESSION_COSTS,
     CostWeightedErrors,
 )
+from probes.cost_weighted_errors.stats import paired_intervals
+from probes.cost_weighted_errors.sweep import best_threshold_index, offset_sweep, threshold_sweep, tie_ends
 
 GERMAN_COSTS = {"fp": 1, "fn": 5}  # german.doc: bad predicted good costs 5, good predicted bad costs 1
 
@@ -534,13 +537,11 @@ def test_normal_interval_beyond_max_bootstrap_rows_agrees_with_the_bootstrap() -
 
 
 def test_bootstrap_of_distinct_cost_rows_matches_resampling_the_rows() -> None:
-    from probes import _costs_stats
-
     rng = np.random.default_rng(7)
     # Fixed costs: per-row differences take a few values (two comparisons).
     diffs = rng.choice([-5.0, -1.0, 0.0, 0.0, 0.0, 1.0, 5.0], size=(3000, 2))
     levels = [0.95, 0.9]
-    low, high, method = _costs_stats.paired_intervals(diffs, levels, 4000, np.random.default_rng(1), 50_000)
+    low, high, method = paired_intervals(diffs, levels, 4000, np.random.default_rng(1), 50_000)
     assert method == "bootstrap"
     # Computed another way: resampling the rows themselves, 4,000 times.
     rows = np.random.default_rng(2).integers(0, len(diffs), size=(4000, len(diffs)))
@@ -551,6 +552,55 @@ def test_bootstrap_of_distinct_cost_rows_matches_resampling_the_rows() -> None:
         assert high[j] == pytest.approx(np.quantile(means[:, j], 1 - tail), abs=0.02)
     # Many distinct rows (per-row costs) take scipy's row bootstrap; same answer.
     spread = diffs + rng.normal(scale=1e-3, size=diffs.shape)
-    low2, high2, _ = _costs_stats.paired_intervals(spread, levels, 4000, np.random.default_rng(1), 50_000)
+    low2, high2, _ = paired_intervals(spread, levels, 4000, np.random.default_rng(1), 50_000)
     np.testing.assert_allclose(low2, low, atol=0.02)
     np.testing.assert_allclose(high2, high, atol=0.02)
+
+
+# -- one partition or many: the same numbers -----------------------------------------------
+
+
+def _same_card(model, data: auditkit.AuditData, **settings) -> auditkit.ProbeResult:
+    cards = [
+        auditkit.audit(model, data, probes=[CostWeightedErrors(**settings)], seed=4, partitions=parts)
+        for parts in (1, 7)
+    ]
+    one, seven = (c.probes[0].to_dict() for c in cards)
+    one.pop("duration_s"), seven.pop("duration_s")
+    assert one == seven
+    assert cards[0].probes[0].status != "error", cards[0].probes[0].reason
+    return cards[0].probes[0]
+
+
+def test_every_cost_shape_gives_the_same_numbers_on_one_partition_or_seven(german_scored: pd.DataFrame) -> None:
+    _same_card(None, german_data(german_scored))
+    amount = german_scored.assign(amount=lambda d: d["credit_amount"] / 7)  # fractions: sums that round
+    _same_card(None, german_data(amount, costs=None), cost_column="amount", cost_column_for="fn", cost_fp=3.1)
+    _same_card(None, german_data(amount, costs=None), cost_column="amount", n_bootstrap=0)
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(1500, 2))
+    level = np.clip(np.round(X[:, 0] + rng.normal(scale=0.7, size=1500)).astype(int) + 1, 0, 2)
+    frame = pd.DataFrame(X, columns=["a", "b"]).assign(t=np.array(["low", "mid", "high"])[level],
+                                                       age=rng.integers(18, 80, 1500))
+    model = LogisticRegression().fit(frame[["a", "b"]], frame["t"])
+    multi = _same_card(model, auditkit.AuditData(frame, "t", sensitive=["age"]),
+                       cost_matrix=[[0, 1, 10], [10, 0, 1], [1, 1, 0]])
+    assert 1 <= len(multi.figures) <= 4 and all(f.kind == "curve" for f in multi.figures)
+    numbers = frame.assign(y=2 * frame["a"] + rng.normal(size=1500))[["a", "b", "y", "age"]]
+    regression = LinearRegression().fit(numbers[["a", "b"]], numbers["y"])
+    for kind in ("linear", "squared"):
+        _same_card(regression, auditkit.AuditData(numbers, "y", sensitive=["age"]), over=1, under=3, kind=kind)
+
+
+def test_the_cost_curve_figure_marks_the_optimum_and_the_current_cost(german_scored: pd.DataFrame) -> None:
+    result = run_probe(None, german_data(german_scored))
+    (curve,) = result.figures
+    m = result.metrics
+    assert isinstance(curve, auditkit.Curve) and len(curve.x) <= 300 and list(curve.x) == sorted(curve.x)
+    markers = {mk.role: mk for mk in curve.markers}
+    assert markers["optimal"].x == m["optimal_threshold"] and markers["optimal"].y == m["optimal_expected_cost"]
+    assert markers["bayes"].x == pytest.approx(1 / 6) and markers["bayes"].y == m["bayes_expected_cost"]
+    assert min(curve.y) == m["optimal_expected_cost"]
+    (level,) = curve.levels
+    assert level.role == "current" and level.value == m["expected_cost"]
+    assert auditkit.figure_from_dict(curve.to_dict()) == curve

@@ -1,8 +1,12 @@
 """Exact sweeps for the cheapest decision rule: every distinct threshold (or
-offset) is priced from one sort and cumulative sums, O(n log n), never a grid.
+offset) is priced from cumulative sums over the distinct scores in order,
+never a grid.
 
 A grid would miss the optimum between its points, and on a million rows the
-distinct scores are the only places where the cost can change anyway.
+distinct scores are the only places where the cost can change anyway. The
+sweeps take one entry per distinct score (or per distinct score and class, or
+per row: entries of equal score are summed over alike), so they run on the
+merged per-distinct-score counts of every partition.
 """
 
 from __future__ import annotations
@@ -11,7 +15,17 @@ from typing import Literal
 
 import numpy as np
 
-__all__ = ["best_offset", "best_threshold_index", "downsample", "offset_sweep", "threshold_sweep", "tie_ends"]
+from auditkit._measure import row_keys
+
+__all__ = [
+    "best_offset",
+    "best_threshold_index",
+    "downsample",
+    "fold_of",
+    "offset_sweep",
+    "threshold_sweep",
+    "tie_ends",
+]
 
 
 def tie_ends(sorted_values: np.ndarray) -> np.ndarray:
@@ -126,3 +140,9 @@ def downsample(x: np.ndarray, y: np.ndarray, points: int, keep: int) -> tuple[np
         return x, y
     idx = np.unique(np.concatenate((np.linspace(0, len(x) - 1, points).round().astype(int), [keep])))
     return x[idx], y[idx]
+
+
+def fold_of(seed: int, rows: np.ndarray, folds: int) -> np.ndarray:
+    """Each row's cross-fitting fold, from the seed and its position alone: the same
+    fold for a row in any partitioning (``auditkit``'s row keys, cut into ``folds``)."""
+    return np.minimum((row_keys(seed, rows) * folds).astype(np.int64), folds - 1)

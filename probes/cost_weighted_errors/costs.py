@@ -1,94 +1,63 @@
-"""What mistakes cost: the cost models ``cost_weighted_errors`` prices decisions
-with, resolved from the probe's settings or from ``AuditData(costs=...)``.
+"""What mistakes cost: the cost models the probe prices decisions with,
+resolved from its settings or from ``AuditData(costs=...)``.
 
 Three shapes cover the tasks:
 
 - ``BinaryCosts``: the cost of a true/false positive/negative, each a number
-  or one number per row (a missed fraud costs its amount);
+  or scaled per row by a cost column (a missed fraud costs its amount);
 - ``MatrixCosts``: a full matrix, rows actual and columns predicted, in the
   order of the model's classes, optionally scaled per row by a cost column;
 - ``RegressionCosts``: the cost of over- and under-predicting by one unit
   (linear) or its square, optionally scaled per row.
 
 The probe's own settings win over the data's costs, so a config file can
-price an audit without touching the data.
+price an audit without touching the data. Every check of the costs
+themselves is ``auditkit._costs``' (the one place, one error type).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from auditkit import AuditData, DataError, ProbeConfigError, ProbeSkipped
+from auditkit import AuditData, ProbeConfigError, ProbeSkipped
+from auditkit._costs import align_matrix, check_cost_column, cost_matrix_frame
+from probes.cost_weighted_errors.messages import NO_COSTS, NO_MULTICLASS_DICT, NO_REGRESSION_COSTS, NOTE_COLUMN_ONLY
 
-__all__ = [
-    "BinaryCosts",
-    "CostSettings",
-    "Costs",
-    "MatrixCosts",
-    "RegressionCosts",
-    "matrix_frame",
-    "resolve_costs",
-]
+__all__ = ["BinaryCosts", "Costs", "MatrixCosts", "RegressionCosts", "resolve_costs"]
 
 ColumnFor = Literal["errors", "fn", "fp"]
 RegressionLoss = Literal["linear", "squared"]
-
-NO_COSTS = (
-    "no costs were given: pass {data_costs}, or set this probe's "
-    "{settings}; auditkit does not invent what a mistake costs"
-)
-NO_REGRESSION_COSTS = (
-    "the costs given ({given}) price classification errors, but the model is a regression; set "
-    "this probe's over/under (and kind='linear' or 'squared') or give a per-row cost column"
-)
-NO_MULTICLASS_DICT = (
-    "fp/fn costs describe a yes/no decision, but the model has {k} classes; give a {k}x{k} cost "
-    "matrix (rows actual, columns predicted) or a per-row cost column"
-)
-
-
-class CostSettings:
-    """The cost settings the probe carries (read by attribute; documented on the probe)."""
-
-    cost_fp: float | None
-    cost_fn: float | None
-    cost_tp: float | None
-    cost_tn: float | None
-    cost_matrix: Any
-    cost_column: str | None
-    cost_column_for: ColumnFor
-    over: float | None
-    under: float | None
-    kind: RegressionLoss
-
-
-Scalar = float | np.ndarray
+CELLS = ("tp", "fp", "fn", "tn")
 
 
 @dataclass(frozen=True)
 class BinaryCosts:
-    """What each outcome of a yes/no decision costs; a number, or one per row."""
+    """What each outcome of a yes/no decision costs: ``cells[c]``, times the row's
+    value of ``column`` for the cells in ``scaled``."""
 
-    tp: Scalar
-    fp: Scalar
-    fn: Scalar
-    tn: Scalar
+    cells: Mapping[str, float]
+    scaled: frozenset[str] = frozenset()
+    column: str | None = None
 
     @property
     def per_row(self) -> bool:
-        return any(isinstance(c, np.ndarray) for c in (self.tp, self.fp, self.fn, self.tn))
+        return bool(self.scaled)
 
-    def if_positive(self, actual: np.ndarray) -> np.ndarray:
+    def cell(self, name: str, scale: np.ndarray | None) -> float | np.ndarray:
+        value = self.cells[name]
+        return value * scale if name in self.scaled and scale is not None else value
+
+    def if_positive(self, actual: np.ndarray, scale: np.ndarray | None) -> np.ndarray:
         """Each row's cost if it is predicted positive (``actual`` is True for positives)."""
-        return np.where(actual, self.tp, self.fp).astype(float, copy=False)
+        return np.where(actual, self.cell("tp", scale), self.cell("fp", scale)).astype(float, copy=False)
 
-    def if_negative(self, actual: np.ndarray) -> np.ndarray:
-        return np.where(actual, self.fn, self.tn).astype(float, copy=False)
+    def if_negative(self, actual: np.ndarray, scale: np.ndarray | None) -> np.ndarray:
+        return np.where(actual, self.cell("fn", scale), self.cell("tn", scale)).astype(float, copy=False)
 
     @property
     def bayes_threshold(self) -> float | None:
@@ -97,23 +66,22 @@ class BinaryCosts:
         are not "reasonable" (a mistake cheaper than being right)."""
         if self.per_row:
             return None
-        gain_neg = float(self.fp) - float(self.tn)  # what calling a negative right saves
-        gain_pos = float(self.fn) - float(self.tp)  # what calling a positive right saves
+        gain_neg = self.cells["fp"] - self.cells["tn"]  # what calling a negative right saves
+        gain_pos = self.cells["fn"] - self.cells["tp"]  # what calling a positive right saves
         if gain_neg <= 0 or gain_pos <= 0:
             return None
         return gain_neg / (gain_neg + gain_pos)
 
-    def bayes_positive(self, proba: np.ndarray) -> np.ndarray:
+    def bayes_positive(self, proba: np.ndarray, scale: np.ndarray | None) -> np.ndarray:
         """The decision with the least expected cost if ``proba`` were calibrated."""
         threshold = self.bayes_threshold
         if threshold is not None:  # the same rule, written as the threshold a report quotes
             return proba >= threshold
-        expected_pos = proba * self.tp + (1 - proba) * self.fp
-        expected_neg = proba * self.fn + (1 - proba) * self.tn
-        return expected_pos <= expected_neg
+        tp, fp, fn, tn = (self.cell(c, scale) for c in CELLS)
+        return proba * tp + (1 - proba) * fp <= proba * fn + (1 - proba) * tn
 
     def describe(self) -> dict[str, Any]:
-        return {k: _describe_value(getattr(self, k)) for k in ("fp", "fn", "tp", "tn")}
+        return {k: "per row" if k in self.scaled else float(self.cells[k]) for k in ("fp", "fn", "tp", "tn")}
 
 
 @dataclass(frozen=True)
@@ -122,18 +90,21 @@ class MatrixCosts:
 
     matrix: np.ndarray
     classes: np.ndarray
-    scale: np.ndarray | None = None
     column: str | None = None
 
-    def decision_costs(self, actual_index: np.ndarray) -> np.ndarray:
+    @property
+    def per_row(self) -> bool:
+        return self.column is not None
+
+    def decision_costs(self, actual_index: np.ndarray, scale: np.ndarray | None) -> np.ndarray:
         """(rows, classes): what predicting each class would cost on each row."""
         out = self.matrix[actual_index]
-        return out if self.scale is None else out * self.scale[:, None]
+        return out if scale is None else out * scale[:, None]
 
-    def expected(self, proba: np.ndarray) -> np.ndarray:
+    def expected(self, proba: np.ndarray, scale: np.ndarray | None) -> np.ndarray:
         """(rows, classes): each decision's expected cost under the predicted probabilities."""
         out = proba @ self.matrix
-        return out if self.scale is None else out * self.scale[:, None]
+        return out if scale is None else out * scale[:, None]
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -152,14 +123,17 @@ class RegressionCosts:
     over: float
     under: float
     kind: RegressionLoss
-    scale: np.ndarray | None = None
     column: str | None = None
 
-    def row_costs(self, excess: np.ndarray) -> np.ndarray:
+    @property
+    def per_row(self) -> bool:
+        return self.column is not None
+
+    def row_costs(self, excess: np.ndarray, scale: np.ndarray | None) -> np.ndarray:
         """Each row's cost, ``excess`` being prediction minus actual."""
         size = np.abs(excess) if self.kind == "linear" else np.square(excess)
         out = np.where(excess > 0, self.over, self.under) * size
-        return out if self.scale is None else out * self.scale
+        return out if scale is None else out * scale
 
     @property
     def quantile_level(self) -> float:
@@ -171,83 +145,6 @@ class RegressionCosts:
 
 
 Costs = BinaryCosts | MatrixCosts | RegressionCosts
-
-
-def _describe_value(value: Scalar) -> Any:
-    return "per row" if isinstance(value, np.ndarray) else float(value)
-
-
-def matrix_frame(value: Any) -> pd.DataFrame:
-    """A cost-matrix setting as a frame: a DataFrame, ``{actual: {predicted: cost}}``,
-    or nested lists in the order of the model's classes."""
-    if isinstance(value, pd.DataFrame):
-        frame = value
-    elif isinstance(value, Mapping):
-        rows = {a: dict(r) if isinstance(r, Mapping) else None for a, r in value.items()}
-        if any(r is None for r in rows.values()):
-            raise ProbeConfigError("cost_matrix as a mapping must map each actual class to {predicted class: cost}")
-        frame = pd.DataFrame.from_dict(rows, orient="index")
-    elif isinstance(value, Sequence) and not isinstance(value, str) or isinstance(value, np.ndarray):
-        try:
-            arr = np.asarray(value, dtype=float)
-        except (TypeError, ValueError):
-            raise ProbeConfigError("cost_matrix must hold numbers only") from None
-        if arr.ndim != 2:
-            raise ProbeConfigError(f"cost_matrix must be a square matrix; got shape {arr.shape}")
-        frame = pd.DataFrame(arr)
-    else:
-        raise ProbeConfigError(
-            f"cost_matrix must be a DataFrame, a mapping {{actual: {{predicted: cost}}}} or nested lists; "
-            f"got {type(value).__name__}"
-        )
-    if frame.shape[0] != frame.shape[1]:
-        raise ProbeConfigError(f"cost_matrix must be square; got shape {frame.shape}")
-    try:
-        values = frame.to_numpy(dtype=float)
-    except (TypeError, ValueError):
-        raise ProbeConfigError("cost_matrix must hold numbers only") from None
-    if not np.isfinite(values).all():
-        raise ProbeConfigError("cost_matrix must hold finite numbers only (a missing cell is not a cost)")
-    return frame
-
-
-def align_matrix(frame: pd.DataFrame, classes: np.ndarray, what: str) -> tuple[np.ndarray, str | None]:
-    """The matrix in the order of ``classes``, and a note when it had to be read by position."""
-    k = len(classes)
-    if frame.shape != (k, k):
-        raise DataError(
-            f"{what} is {frame.shape[0]}x{frame.shape[1]}, but the model has {k} classes "
-            f"({', '.join(map(repr, classes.tolist()[:10]))})"
-        )
-    keys = [AuditData.class_key(c) for c in classes.tolist()]
-    rows = [AuditData.class_key(r) for r in frame.index]
-    cols = [AuditData.class_key(c) for c in frame.columns]
-    values = frame.to_numpy(dtype=float)
-    if set(rows) == set(keys) and set(cols) == set(keys):
-        return values[np.ix_([rows.index(c) for c in keys], [cols.index(c) for c in keys])], None
-    positional = [str(i) for i in range(k)]
-    if rows == positional and set(cols) == set(keys):
-        # a CSV with a header of predicted classes but no column of actual ones:
-        # its rows are read in the order of its columns
-        order = [cols.index(c) for c in keys]
-        note = f"the {what} labels its columns only; its rows (actual) are read in the order of its columns"
-        return values[np.ix_(order, order)], note
-    if rows == positional and cols == positional:
-        note = (
-            f"the {what} has no class labels; its rows (actual) and columns (predicted) are read "
-            f"in the order of the model's classes {classes.tolist()}"
-        )
-        return values, note
-    unknown = sorted((set(rows) | set(cols)) - set(keys))
-    raise DataError(
-        f"the {what} is labelled {unknown[:5]}, which are not the model's classes "
-        f"{classes.tolist()[:10]}; label rows (actual) and columns (predicted) by class"
-    )
-
-
-def column_values(data: AuditData, name: str) -> np.ndarray:
-    """A per-row cost column as floats, refusing gaps: a missing cost is not zero."""
-    return data.numeric_values(name, "cost column")
 
 
 def _data_costs(task: str) -> str:
@@ -269,13 +166,15 @@ def _setting_names(task: str) -> str:
 
 
 def resolve_costs(
-    settings: CostSettings, data: AuditData, task: str, classes: np.ndarray | None
+    settings: Any, data: AuditData, task: str, classes: np.ndarray | None, *, check_column: bool = False
 ) -> tuple[Costs, str, list[str]]:
     """The cost model for this audit, where it came from, and notes for the report.
 
+    ``settings`` is the probe (its cost settings are read by attribute).
     Raises ``ProbeSkipped`` when no costs were given anywhere, or only costs
     that do not fit the task, and ``ProbeConfigError``/``DataError`` when the
-    given ones are malformed.
+    given ones are malformed. ``check_column`` checks a cost column the
+    settings name (the data's own was checked when the data was built).
     """
     notes: list[str] = []
     given = data.costs
@@ -289,7 +188,10 @@ def resolve_costs(
         column = settings.cost_column or given_column
     else:
         column = settings.cost_column
-    scale = None if column is None else column_values(data, column)
+    if check_column and column is not None and column != given_column:
+        # A check of the input, like AuditData's of its own cost column when it is
+        # built: it reads the whole column once, before anything is measured.
+        check_cost_column(data.frame, column)
 
     if task == "regression":
         if settings.over is None and settings.under is None and column is None:
@@ -302,15 +204,15 @@ def resolve_costs(
         under = 1.0 if settings.under is None else float(settings.under)
         source = "probe settings" if settings.over is not None or settings.under is not None else "audit data"
         if settings.over is None and settings.under is None:
-            notes.append(f"only a cost column was given: over- and under-prediction cost {column!r} per unit alike")
-        return RegressionCosts(over, under, settings.kind, scale, column), source, notes
+            notes.append(NOTE_COLUMN_ONLY.format(column=column))
+        return RegressionCosts(over, under, settings.kind, column), source, notes
 
     assert classes is not None
     classes = np.asarray(classes)
     source = "probe settings" if from_settings else "audit data"
     matrix: pd.DataFrame | None = None
     if settings.cost_matrix is not None:
-        matrix = matrix_frame(settings.cost_matrix)
+        matrix = cost_matrix_frame(settings.cost_matrix, mappings=True)
     elif not from_settings and isinstance(given, pd.DataFrame):
         matrix = given
     fixed: dict[str, float] | None = None
@@ -334,34 +236,33 @@ def resolve_costs(
         if matrix is None:  # a cost column alone: any mistake on a row costs its value
             values = 1.0 - np.eye(len(classes))
         else:
-            values, note = align_matrix(matrix, classes, "cost matrix")
+            values, note = align_matrix(matrix, classes)
             if note:
                 notes.append(note)
-        return MatrixCosts(values, classes, scale, column), source, notes
+        return MatrixCosts(values, classes, column), source, notes
 
     # binary: the positive class is the model's last
     if matrix is not None:
-        values, note = align_matrix(matrix, classes, "cost matrix")
+        values, note = align_matrix(matrix, classes)
         if note:
             notes.append(note)
-        s = 1.0 if scale is None else scale
         cells = {"tn": values[0, 0], "fp": values[0, 1], "fn": values[1, 0], "tp": values[1, 1]}
-        return BinaryCosts(**{k: v * s for k, v in cells.items()}), source, notes
+        scaled = frozenset(CELLS) if column is not None else frozenset()
+        return BinaryCosts({k: float(v) for k, v in cells.items()}, scaled, column), source, notes
     tp = extra.get("tp", float((fixed or {}).get("tp", 0.0)))
     tn = extra.get("tn", float((fixed or {}).get("tn", 0.0)))
     if column is None:
         assert fixed is not None
-        return BinaryCosts(tp=tp, fp=fixed["fp"], fn=fixed["fn"], tn=tn), source, notes
-    assert scale is not None
+        return BinaryCosts({"tp": tp, "fp": fixed["fp"], "fn": fixed["fn"], "tn": tn}), source, notes
     if settings.cost_column_for == "fn":
         if fixed is None or "fp" not in fixed:
             raise ProbeConfigError("cost_column_for='fn' prices false negatives by the column; set cost_fp too")
-        return BinaryCosts(tp=tp, fp=fixed["fp"], fn=scale, tn=tn), source, notes
+        return BinaryCosts({"tp": tp, "fp": fixed["fp"], "fn": 1.0, "tn": tn}, frozenset({"fn"}), column), source, notes
     if settings.cost_column_for == "fp":
         if fixed is None or "fn" not in fixed:
             raise ProbeConfigError("cost_column_for='fp' prices false positives by the column; set cost_fn too")
-        return BinaryCosts(tp=tp, fp=scale, fn=fixed["fn"], tn=tn), source, notes
-    return BinaryCosts(tp=tp, fp=scale, fn=scale, tn=tn), source, notes
+        return BinaryCosts({"tp": tp, "fp": 1.0, "fn": fixed["fn"], "tn": tn}, frozenset({"fp"}), column), source, notes
+    return BinaryCosts({"tp": tp, "fp": 1.0, "fn": 1.0, "tn": tn}, frozenset({"fp", "fn"}), column), source, notes
 
 
 def _given_kind(given: Any) -> str:
