@@ -1,8 +1,9 @@
 """Scorecards for the report tests, built directly (no probe has to run).
 
-``full_card`` carries every metric layout the reports draw, shaped as the
-built-in probes write them, with a hostile string wherever data can reach a
-report: a column, a group, a slice value, a message, an example, a reason.
+``full_card`` carries every figure kind the reports draw (``result.figures``)
+beside metrics shaped as the built-in probes write them, with a hostile string
+wherever data can reach a report: a column, a group, a slice value, a message,
+an example, a reason.
 """
 
 from __future__ import annotations
@@ -12,7 +13,23 @@ from typing import Any
 import numpy as np
 import pytest
 
-from auditkit import Condition, Finding, ProbeResult, Scorecard
+from auditkit import (
+    Bar,
+    Condition,
+    Curve,
+    Finding,
+    GridCell,
+    GroupRates,
+    GroupRow,
+    Marker,
+    OutcomeGrid,
+    ProbeResult,
+    Ranking,
+    Reference,
+    Scorecard,
+    SliceRow,
+    SliceTable,
+)
 
 XSS = "<img src=x onerror=alert(1)>"
 CREATED = "2026-03-01T12:00:00+00:00"  # waivers are read as of this day
@@ -33,6 +50,15 @@ def leakage_result() -> ProbeResult:
         seed=11,
         duration_s=1.5,
         metrics={"task": "binary", "metric": "roc_auc", "ranking": ranking, "model_score": {"score": 0.99, "ci_low": 0.98}},
+        figures=(
+            Ranking(
+                title="The leakage ranking: ROC AUC of each feature alone",
+                metric="ROC AUC",
+                bars=tuple(Bar(r["feature"], r["score"], r["ci_low"], r["ci_high"], r["severity"]) for r in ranking),
+                references=(Reference(0.9, "threshold", "threshold"), Reference(0.99, "whole model", "model"), Reference(0.5, "chance", "chance")),
+                caption="A feature that alone comes close to the whole model is a suspect.",
+            ),
+        ),
         findings=(
             Finding(
                 code="single_feature_leak",
@@ -91,12 +117,43 @@ def bias_result() -> ProbeResult:
             "p_value": 1e-6,
         }
     ]
+    rates = ("selection_rate", "false_positive_rate", "false_negative_rate", "accuracy")
+    figures: list[Any] = [
+        GroupRates(
+            title=f"Rates per group of {feature}",
+            feature=feature,
+            metrics=rates,
+            groups=tuple(
+                GroupRow(g["group"], g["count"], tuple(g[m] for m in rates), tuple(g[m] - 0.03 for m in rates), tuple(g[m] + 0.03 for m in rates))
+                for g in groups
+                if g["feature"] == feature
+            ),
+        )
+        for feature in ("sex", "race")
+    ]
+    figures.append(
+        Ranking(
+            title="Disparities between groups: the worse group's rate over the better group's",
+            metric="ratio",
+            bars=(Bar("demographic parity, sex: female vs male", 0.36, 0.3, 0.42, "high"),),
+            references=(Reference(1.0, "parity", "parity"), Reference(0.8, "threshold", "threshold")),
+        )
+    )
+    figures.append(
+        SliceTable(
+            title="Slices where the model errs more",
+            metric="error rate",
+            slices=tuple(SliceRow(s["slice"], s["support"], s["error"], 0.36, 0.46, "medium") for s in slices),
+            overall=0.15,
+        )
+    )
     return ProbeResult(
         name="slice_bias",
         status="failed",
         score=35.0,
         seed=12,
         metrics={"task": "binary", "groups": groups, "disparities": disparities, "slices": slices},
+        figures=tuple(figures),
         findings=(
             Finding(
                 code="selection_rate_disparity",
@@ -115,6 +172,13 @@ def bias_result() -> ProbeResult:
                 metrics={"support": 321, "error": 0.41},
             ),
         ),
+    )
+
+
+def _worst(column: str, kind: str) -> str:
+    """One cell of each outcome the grid can show, the rest handled."""
+    return {("age", "nan"): "silent_corruption", ("fare", "huge"): "overflow", (XSS, "unseen_category"): "not_run"}.get(
+        (column, kind), "handled"
     )
 
 
@@ -137,6 +201,14 @@ def injection_result() -> ProbeResult:
         score=0.0,
         seed=13,
         metrics={"grid": grid},
+        figures=(
+            OutcomeGrid(
+                title="What each injection did, column by injection",
+                rows=tuple(grid),
+                columns=tuple(kinds),
+                cells=tuple(GridCell(column, kind, _worst(column, kind)) for column in grid for kind in kinds),
+            ),
+        ),
         findings=(
             Finding(
                 code="silent_corruption",
@@ -163,6 +235,17 @@ def cost_result() -> ProbeResult:
             "expected_cost": 0.39,
             "optimal_expected_cost": 0.3,
         },
+        figures=(
+            Curve(
+                title="Cost curve",
+                x_label="threshold",
+                y_label="expected cost per row",
+                x=t.tolist(),
+                y=(0.3 + (t - 0.2) ** 2).tolist(),
+                markers=(Marker(0.2, 0.3, "optimal threshold", "optimal"), Marker(1 / 6, None, "Bayes threshold", "bayes")),
+                levels=(Reference(0.39, "current rule's cost", "current"),),
+            ),
+        ),
         findings=(
             Finding(code="money_left_on_table", severity="low", message="A threshold of 0.2 instead of the current rule saves 0.09 per row."),
         ),

@@ -73,7 +73,7 @@ def test_the_report_renders_in_a_browser_with_no_console_errors(cards, tmp_path:
     assert console == []  # no error, no warning, no blocked load: nothing at all
     # The charts are in the rendered page, drawn.
     charts = re.findall(r'<figure class="chart" data-chart="([a-z_]+)">', dom)
-    assert set(charts) == {"leakage_ranking", "group_bars", "disparity_ratios", "discovered_slices", "injection_grid", "cost_curve"}
+    assert set(charts) == {"ranking", "group_rates", "slice_table", "outcome_grid", "curve"}
     assert dom.count("<svg") == len(charts)
     assert len(re.findall(r'<rect [^>]*class="bar"', dom)) >= 20
     assert len(re.findall(r'<rect [^>]*class="cell"', dom)) == 21

@@ -12,12 +12,12 @@ import pytest
 import auditkit
 
 XSS = "<img src=x onerror=alert(1)>"
-# Which chart each built-in probe's metrics must give when it ran.
+# Which charts each built-in probe's figures must give when it ran.
 EXPECTED_CHARTS = {
-    "target_leakage": {"leakage_ranking"},
-    "slice_bias": {"group_bars", "disparity_ratios"},
-    "nan_injection": {"injection_grid"},
-    "cost_weighted_errors": {"cost_curve"},
+    "target_leakage": {"ranking"},
+    "slice_bias": {"group_rates", "ranking"},
+    "nan_injection": {"outcome_grid"},
+    "cost_weighted_errors": {"curve"},
 }
 
 

@@ -7,13 +7,14 @@ import dataclasses
 import json
 import re
 import xml.etree.ElementTree as ET
+from typing import Any
 
 import markupsafe
 import numpy as np
 
 import auditkit
-from auditkit import Condition, Finding, ProbeResult
-from auditkit._report._charts import MAX_CURVE_POINTS, MAX_GRID_COLUMNS, MAX_GRID_INJECTIONS, charts_for
+from auditkit import Bar, Condition, Curve, Finding, GridCell, GroupRates, GroupRow, Marker, OutcomeGrid, ProbeResult, Ranking, SliceRow, SliceTable
+from auditkit._report import _charts
 
 WAIVING = {
     "fail_on": "high",
@@ -46,16 +47,16 @@ def test_html_has_grade_score_a_section_per_probe_and_every_finding(full_card) -
     assert "seed 7" in page
 
 
-def test_html_draws_a_chart_from_each_probes_metrics(full_card) -> None:
+def test_html_draws_a_chart_from_each_probes_figures(full_card) -> None:
     kinds = svg_kinds(auditkit.render_html(full_card))
     assert kinds == [
-        "leakage_ranking",
-        "group_bars",
-        "group_bars",  # one per sensitive column
-        "disparity_ratios",
-        "discovered_slices",
-        "injection_grid",
-        "cost_curve",
+        "ranking",  # the leakage ranking
+        "group_rates",
+        "group_rates",  # one per sensitive column
+        "ranking",  # the disparities
+        "slice_table",
+        "outcome_grid",
+        "curve",
     ]
 
 
@@ -80,63 +81,55 @@ def test_waived_findings_show_their_reason_and_expired_waivers_say_so(cards) -> 
     assert page.count('class="finding waived"') == 1
 
 
-def test_a_probe_without_the_metrics_a_chart_needs_gets_its_section_without_it(cards) -> None:
-    bare = [dataclasses.replace(r, metrics={}, findings=()) for r in cards.full_card_of().probes]
-    odd = dataclasses.replace(
-        cards.leakage_result(),
-        metrics={
-            "ranking": "not a list",
-            "groups": [{"feature": "sex"}, 3, None],
-            "slices": [{"slice": "age > 3", "error": "high"}],
-            "grid": {"age": "handled"},
-            "cost_curve": {"threshold": [0.1, None], "expected_cost": [1]},
-            "disparities": [{"ratio": "x"}],
-        },
+def test_a_probe_without_figures_gets_its_section_without_a_chart(cards) -> None:
+    bare = [dataclasses.replace(r, figures=()) for r in cards.full_card_of().probes]  # their metrics stay
+    page = auditkit.render_html(cards.make_card(tuple(bare)))
+    assert svg_kinds(page) == []
+    assert "could not be drawn" not in page
+    for r in bare:
+        assert f'id="probe-{r.name}"' in page
+
+
+def test_a_chart_that_fails_leaves_a_note_not_a_crash(cards, monkeypatch) -> None:
+    def broken(figure):
+        raise ValueError("a figure of an unexpected shape")
+
+    monkeypatch.setitem(_charts.DRAWERS, "ranking", broken)
+    page = auditkit.render_html(cards.make_card((cards.leakage_result(), cards.cost_result())))
+    assert "The chart &#39;The leakage ranking: ROC AUC of each feature alone&#39; could not be drawn (ValueError: a figure of an unexpected shape)." in page
+    assert svg_kinds(page) == ["curve"]
+
+
+def _huge_figures(label: str = "x", long: str = "", points: int = 1_000_000) -> tuple[Any, ...]:
+    """Figures far past every cap: 5,000 ranked features, 1,000 groups, 1,000 slices,
+    a curve of a million points, a 500 x 60 grid."""
+    curve = np.linspace(0, 1, points)
+    return (
+        Ranking(title="ranking", metric="ROC AUC", bars=tuple(Bar(f"{label}{i}", 0.5 + (4999 - i) / 20000, 0.4, 0.9) for i in range(5000))),
+        GroupRates(title="groups", feature="s", metrics=("selection_rate", "accuracy"), groups=tuple(GroupRow(f"g{g}", 1000 + g, (0.3, 0.8)) for g in range(1000))),
+        SliceTable(title="slices", metric="error", slices=tuple(SliceRow((Condition("a", "==", long),), 9, 0.5) for _ in range(1000))),
+        Curve(title="curve", x_label="threshold", y_label="cost", x=curve, y=curve**2, markers=(Marker(0.0, None, "optimal", "optimal"),)),
+        OutcomeGrid(title="grid", rows=tuple(f"c{i}" for i in range(500)), columns=tuple(f"k{j}" for j in range(60)),
+                    cells=tuple(GridCell(f"c{i}", f"k{j}", "handled", "rows 1000") for i in range(500) for j in range(60))),
     )
-    for probes in (bare, [odd]):
-        page = auditkit.render_html(cards.make_card(tuple(probes)))
-        assert svg_kinds(page) == []
-        assert "could not be drawn" not in page
-        for r in probes:
-            assert f'id="probe-{r.name}"' in page
 
 
-def test_a_chart_that_fails_on_odd_metrics_leaves_a_note_not_a_crash(cards, monkeypatch) -> None:
-    from auditkit._report import _charts
-
-    def broken(result):
-        raise ValueError("metrics of an unexpected shape")
-
-    monkeypatch.setattr(_charts, "BUILDERS", (broken, _charts.cost_curve))
-    page = auditkit.render_html(cards.make_card((cards.cost_result(),)))
-    assert "The broken chart could not be drawn from these metrics (ValueError: metrics of an unexpected shape)." in page
-    assert svg_kinds(page) == ["cost_curve"]
-
-
-def test_the_charts_cap_what_they_draw(cards) -> None:
-    ranking = [{"feature": f"x{i}", "score": 0.5 + i / 20000} for i in range(5000)]
-    curve = np.linspace(0, 1, 1_000_000)
-    big = ProbeResult(
-        name="huge",
-        status="passed",
-        score=100.0,
-        metrics={
-            "ranking": ranking,
-            "cost_curve": {"threshold": curve.tolist(), "expected_cost": (curve**2).tolist()},
-            "grid": {f"c{i}": {f"k{j}": "handled" for j in range(60)} for i in range(500)},
-        },
-    )
-    charts, notes = charts_for(big)
+def test_the_charts_cap_what_they_draw() -> None:
+    big = ProbeResult(name="huge", status="passed", score=100.0, figures=_huge_figures())
+    charts, notes = _charts.charts_for(big)
     assert notes == []
     by_kind = {c.kind: c for c in charts}
-    bars = [s for s in by_kind["leakage_ranking"].shapes if s.tag == "rect"]
-    assert len(bars) == 20
-    assert "x4999" in {s.text for s in by_kind["leakage_ranking"].shapes}  # the top one is drawn
-    (line,) = [s for s in by_kind["cost_curve"].shapes if s.tag == "polyline"]
-    assert len(dict(line.attrs)["points"].split()) <= MAX_CURVE_POINTS + 2
-    cells = [s for s in by_kind["injection_grid"].shapes if s.tag == "rect"]
-    assert len(cells) == MAX_GRID_COLUMNS * MAX_GRID_INJECTIONS
-    assert f"{500 - MAX_GRID_COLUMNS} more columns" in by_kind["injection_grid"].caption
+    bars = [s for s in by_kind["ranking"].shapes if s.tag == "rect"]
+    assert len(bars) == _charts.MAX_BARS
+    assert "x0" in {s.text for s in by_kind["ranking"].shapes}  # the top one is drawn
+    assert "the other 4980 are in the JSON scorecard" in by_kind["ranking"].caption
+    assert len([s for s in by_kind["group_rates"].shapes if s.tag == "rect"]) == 2 * _charts.MAX_GROUPS
+    assert len([s for s in by_kind["slice_table"].shapes if s.tag == "rect"]) == _charts.MAX_SLICES
+    points = [p for s in by_kind["curve"].shapes if s.tag == "polyline" for p in dict(s.attrs)["points"].split()]
+    assert len(points) <= _charts.MAX_CURVE_POINTS + 2
+    cells = [s for s in by_kind["outcome_grid"].shapes if s.tag == "rect"]
+    assert len(cells) == _charts.MAX_GRID_ROWS * _charts.MAX_GRID_COLUMNS
+    assert f"{500 - _charts.MAX_GRID_ROWS} more rows" in by_kind["outcome_grid"].caption
 
 
 def test_the_page_of_a_huge_audit_stays_under_2_mb(cards) -> None:
@@ -157,20 +150,13 @@ def test_the_page_of_a_huge_audit_stays_under_2_mb(cards) -> None:
         )
         for i in range(3000)
     )
-    curve = np.linspace(0, 1, 200_000)
     probes = tuple(
         ProbeResult(
             name=f"probe_{k}",
             status="failed",
             score=0.0,
-            metrics={
-                "ranking": [{"feature": f"x{i}" * 10, "score": 0.5 + i / 20000, "ci_low": 0.4, "ci_high": 0.9} for i in range(5000)],
-                "groups": [{"feature": f"s{g // 100}", "group": f"g{g}", "count": 1000, "selection_rate": 0.3, "accuracy": 0.8} for g in range(1000)],
-                "slices": [{"slice": [{"feature": "a", "op": "==", "value": long}], "support": 9, "error": 0.5} for _ in range(1000)],
-                "cost_curve": {"threshold": curve.tolist(), "expected_cost": curve.tolist()},
-                "grid": {f"c{i}": {f"k{j}": {"outcome": "handled", "rows": 1000} for j in range(60)} for i in range(500)},
-                "blob": [list(range(100))] * 1000,
-            },
+            metrics={"blob": [list(range(100))] * 1000},
+            figures=_huge_figures("x" * 10, long, points=200_000),
             findings=findings,
         )
         for k in range(5)
@@ -188,16 +174,13 @@ def test_html_is_a_pure_function_of_the_scorecard(full_card) -> None:
     assert auditkit.render_html(again) == auditkit.render_html(full_card)
 
 
-def test_group_bars_fall_back_on_wilson_intervals_from_the_count(cards) -> None:
-    from scipy.stats import binomtest
-
+def test_group_rates_draw_the_intervals_the_figure_carries(cards) -> None:
     result = cards.bias_result()
-    charts, _ = charts_for(result)
-    sex = next(c for c in charts if c.kind == "group_bars" and c.title.endswith("sex"))
-    female = next(g for g in result.metrics["groups"] if g["group"] == "female")
-    ci = binomtest(round(female["selection_rate"] * female["count"]), female["count"]).proportion_ci(method="wilson")
+    charts, _ = _charts.charts_for(result)
+    sex = next(c for c in charts if c.kind == "group_rates" and c.title.endswith("sex"))
+    female = next(g for g in result.figures[0].groups if g.group == "female")
     tips = [s.tooltip for s in sex.shapes if s.tooltip and s.tooltip.startswith("female")]
-    assert f"95% CI {ci.low:.4g} to {ci.high:.4g}" in tips[0]
+    assert f"95% CI {female.lows[0]:.4g} to {female.highs[0]:.4g}" in tips[0]
 
 
 # --- Markdown -----------------------------------------------------------------------------
@@ -343,28 +326,11 @@ def test_the_template_ships_with_the_package() -> None:
     assert resources.files("auditkit._report").joinpath("templates", "report.html.j2").is_file()
 
 
-def test_the_injection_grid_reads_a_list_of_cells_with_their_counts() -> None:
-    cells = [
-        {"column": "age", "injection": "nan", "outcome": "silent corruption", "rows": 12},
-        {"column": "age", "injection": "inf", "outcome": "Rejected", "rows": 12},
-        {"column": "fare", "injection": "nan", "outcome": "handled", "rows": 12, "flipped": 3},
-    ]
-    result = ProbeResult(name="nan_injection", status="failed", score=0.0, metrics={"grid": cells})
-    (grid,) = charts_for(result)[0]
-    tips = sorted(s.tooltip for s in grid.shapes if s.tag == "rect")
-    assert tips == ["age x inf: rejected; rows 12", "age x nan: silent_corruption; rows 12", "fare x nan: handled; rows 12, flipped 3"]
-    assert {label for _, label in grid.legend} == {"silent corruption", "rejected", "handled"}
-
-
-def test_a_grid_cell_tried_at_several_rates_shows_its_worst_outcome() -> None:
-    grid = {"age": {"nan": {"one_cell": "handled", "whole_column": "silent_corruption"}, "inf": {"one_cell": "rejected"}}}
-    result = ProbeResult(name="nan_injection", status="failed", score=0.0, metrics={"grid": grid, "outcomes": {"handled": 1}})
-    (chart,) = charts_for(result)[0]
-    tips = sorted(s.tooltip for s in chart.shapes if s.tag == "rect")
-    assert tips == [
-        "age x inf: rejected; one_cell: rejected",
-        "age x nan: silent_corruption; one_cell: handled, whole_column: silent_corruption",
-    ]
+def test_the_outcome_grid_shows_each_cell_with_its_counts(cards) -> None:
+    (chart,) = _charts.charts_for(cards.injection_result())[0]
+    tips = {s.tooltip for s in chart.shapes if s.tag == "rect"}
+    assert {"age x nan: silent corruption", "fare x huge: overflow", "fare x nan: handled"} <= tips
+    assert len(tips) == 21
 
 
 def test_every_headline_gives_the_gate_score_when_waivers_move_it(cards) -> None:
