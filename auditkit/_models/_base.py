@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
@@ -11,11 +12,12 @@ import numpy as np
 import pandas as pd
 
 from auditkit._errors import ModelError
+from auditkit._models._outputs import OutputCheck, check_outputs, output_problem
 
 if TYPE_CHECKING:
     from auditkit._data import AuditData
 
-__all__ = ["Capabilities", "Learner", "Model", "Predictions", "Task"]
+__all__ = ["Capabilities", "Learner", "Model", "Predictions", "Task", "output_problem"]
 
 Task = Literal["binary", "multiclass", "regression"]
 TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
@@ -68,152 +70,42 @@ class Predictions:
             classes=self.classes,
         )
 
-
-# Output that cannot be the model's answer on the audit rows. Each is one
-# sentence, the reason every probe that needs predictions reports as its
-# error; the tests reuse these templates.
-WRONG_LENGTH = "the model returned {n} predictions for the {rows} audit rows"
-RETURNED_NONE = "the model returned None for the {rows} audit rows"
-WRONG_SHAPE = "the model returned {what} of shape {shape} for the {rows} audit rows"
-NOT_FINITE = "the model returned {what} for {bad} of the {rows} audit rows"
-NOT_NUMBERS = "the model's predictions are not numbers ({shown})"
-WRONG_COLUMNS = "the model returned {k} probability {columns} for the target's {n} classes"
-OUTSIDE_UNIT = "the model's probabilities lie outside [0, 1] ({low:.3g} to {high:.3g})"
-NOT_SUMMING = "the model's probabilities do not sum to 1 in {bad} of the {rows} audit rows (sums {low:.3g} to {high:.3g})"
-NOT_CLASSES = "the model's labels ({shown}) are not classes of the target ({classes})"
-NEITHER = (
-    "the model's outputs are neither classes of the target ({classes}) nor scores in [0, 1]: "
-    "they range from {low:.3g} to {high:.3g} (logits or decision values? declare output='logits')"
-)
-
-# The slack a probability may have: float32 softmax sums stray by about 1e-7;
-# nan_injection judges its own outputs with the same bound.
-PROBABILITY_ATOL = 1e-4
+    def check(self, rows: int, task: str | None, classes: Any = None) -> OutputCheck:
+        """Whether these outputs can be a ``task`` model's answer on ``rows`` rows:
+        the one output check of auditkit, whole (``problem``) and row by row
+        (``invalid``); ``classes`` default to the predictions' own."""
+        return check_outputs(self, rows, task, classes)
 
 
-def output_problem(pred: Predictions, rows: int, task: str | None) -> str | None:
-    """Why ``pred`` cannot be a model's answer on ``rows`` audit rows, or None.
+# What one thread's calls handed the user's model, while ``Model.input_writes`` watches.
+_watched = threading.local()
 
-    The shared predictions run this once on the audit rows. The wrappers'
-    own calls never do: nan_injection feeds malformed rows on purpose and
-    judges the malformed output it gets back itself.
+
+def hand_over(X: pd.DataFrame) -> pd.DataFrame:
+    """The frame one call hands the user's model: a copy of its own.
+
+    A shallow copy under pandas' copy-on-write: it shares the data until the
+    model writes, and whatever the model writes (a column set, a cell changed,
+    a column dropped, values filled in place) stays in the copy. So a model that
+    writes into its input changes neither the audit data nor the frames a probe
+    compares its answers with, and costs no memory when it does not.
     """
-    labels = np.asarray(pred.labels)
-    if labels.ndim == 0 or len(labels) != rows:
-        return _length_problem(labels, rows)
-    if task == "regression":
-        return _values_problem(pred.scores if pred.scores is not None else labels, rows)
-    return (
-        _proba_problem(pred, rows)
-        or (_scores_problem(pred.scores, rows) if pred.proba is None else None)
-        or _labels_problem(labels, rows, task, pred.classes)
-    )
+    handed = X.copy(deep=False)
+    frames = getattr(_watched, "frames", None)
+    if frames is not None:
+        frames.append((X, handed))
+    return handed
 
 
-def _length_problem(labels: np.ndarray, rows: int) -> str:
-    # A function returning None comes back as one None: say so, not "1 predictions".
-    if labels.size == 1 and labels.ravel()[0] is None:
-        return RETURNED_NONE.format(rows=rows)
-    return WRONG_LENGTH.format(n=1 if labels.ndim == 0 else len(labels), rows=rows)
-
-
-def _values_problem(values: np.ndarray, rows: int) -> str | None:
-    """A regression model's values: any real numbers, one row each."""
-    numbers, odd = _as_numbers(np.asarray(values))
-    if numbers is None:
-        return NOT_NUMBERS.format(shown=describe_values(odd))
-    return _nonfinite_problem(numbers.reshape(rows, -1), rows)
-
-
-def _proba_problem(pred: Predictions, rows: int) -> str | None:
-    if pred.proba is None:
-        return None
-    p = np.asarray(pred.proba, dtype=float)
-    if p.ndim != 2 or len(p) != rows:
-        return WRONG_SHAPE.format(what="probabilities", shape=p.shape, rows=rows)
-    if pred.classes is not None and p.shape[1] != len(pred.classes):
-        k = p.shape[1]
-        return WRONG_COLUMNS.format(k=k, columns="column" if k == 1 else "columns", n=len(pred.classes))
-    nonfinite = _nonfinite_problem(p, rows)
-    if nonfinite:
-        return nonfinite
-    if p.min() < -PROBABILITY_ATOL or p.max() > 1 + PROBABILITY_ATOL:
-        # A binary model's own numbers are its positive-class scores, not the 1 - s beside them.
-        shown = pred.scores if pred.scores is not None and p.shape[1] == 2 else p
-        return OUTSIDE_UNIT.format(low=float(np.min(shown)), high=float(np.max(shown)))
-    sums = p.sum(axis=1)
-    off = np.abs(sums - 1) > PROBABILITY_ATOL
-    if off.any():
-        return NOT_SUMMING.format(bad=int(off.sum()), rows=rows, low=float(sums.min()), high=float(sums.max()))
-    return None
-
-
-def _scores_problem(scores: np.ndarray | None, rows: int) -> str | None:
-    """The decision values of a binary model without probabilities: any real numbers."""
-    if scores is None:
-        return None
-    s = np.asarray(scores, dtype=float)
-    if s.ndim != 1 or len(s) != rows:
-        return WRONG_SHAPE.format(what="scores", shape=s.shape, rows=rows)
-    return _nonfinite_problem(s.reshape(rows, 1), rows)
-
-
-def _labels_problem(labels: np.ndarray, rows: int, task: str | None, classes: np.ndarray | None) -> str | None:
-    if labels.ndim != 1:
-        return WRONG_SHAPE.format(what="labels", shape=labels.shape, rows=rows)
-    missing = pd.isna(labels)
-    if missing.any():
-        what = "NaN" if labels.dtype.kind == "f" else "missing labels"
-        return NOT_FINITE.format(what=what, bad=int(missing.sum()), rows=rows)
-    if classes is None:
-        return None
-    known = pd.Series(labels).isin(list(classes)).to_numpy()
-    if known.all():
-        return None
-    listed = describe_values(np.asarray(classes), limit=10)
-    if task == "binary" and labels.dtype.kind in "fiu" and (labels.min() < 0 or labels.max() > 1):
-        # Numbers a binary model gave that are not its classes were not read as
-        # scores either: name both, since either may have been meant.
-        return NEITHER.format(classes=listed, low=float(labels.min()), high=float(labels.max()))
-    return NOT_CLASSES.format(shown=describe_values(labels[~known]), classes=listed)
-
-
-def _nonfinite_problem(values: np.ndarray, rows: int) -> str | None:
-    """NaN or infinite numbers in a (rows, k) array, counted by row."""
-    nan, inf = np.isnan(values), np.isinf(values)
-    bad = (nan | inf).any(axis=1)
-    if not bad.any():
-        return None
-    what = "NaN or infinite values" if nan.any() and inf.any() else "NaN" if nan.any() else "infinite values"
-    return NOT_FINITE.format(what=what, bad=int(bad.sum()), rows=rows)
-
-
-def _as_numbers(values: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
-    """``values`` as floats, or None and the values that are not numbers."""
-    if values.dtype.kind in "fiub":
-        return values.astype(float, copy=False), values[:0]
-    flat = pd.Series(values.ravel(), dtype=object)
-    numbers = pd.to_numeric(flat, errors="coerce")
-    odd = flat[numbers.isna() & flat.notna()].to_numpy()
-    if len(odd):
-        return None, odd
-    return numbers.to_numpy(dtype=float).reshape(values.shape), odd
-
-
-def describe_values(values: np.ndarray, limit: int = 3) -> str:
-    """The distinct values, the way a person would type them: 'cat', -2.31, 'no' and 4 more."""
-    distinct = pd.unique(pd.Series(values, dtype=object))
-    parts = [_show(v) for v in distinct[:limit]]
-    more = len(distinct) - limit
-    return ", ".join(parts) + (f" and {more} more" if more > 0 else "")
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return repr(value)
+def _written_columns(original: pd.DataFrame, handed: pd.DataFrame) -> list[str]:
+    """The columns the model changed in the copy it was handed: written into, dropped or added."""
+    out = []
+    for column in dict.fromkeys([*original.columns, *handed.columns]):
+        if column not in handed.columns or column not in original.columns:
+            out.append(str(column))
+        elif not handed[column].equals(original[column]):
+            out.append(str(column))
+    return out
 
 
 class Learner(ABC):
@@ -297,6 +189,26 @@ class Model(ABC):
             labels = np.full(len(proba) if proba.ndim else 0, None, dtype=object)
         scores = proba[:, 1] if proba.ndim == 2 and proba.shape[1] == 2 == len(classes) else None
         return Predictions(labels=labels, proba=proba, scores=scores, classes=classes)
+
+    def input_writes(self, X: pd.DataFrame) -> tuple[str, ...]:
+        """The columns of ``X`` the model writes into (or drops, or adds) in the
+        frame it is handed when it predicts ``X``; empty for a model that leaves
+        its input alone.
+
+        Every call hands the model a copy of its own (``hand_over``), so the
+        writes never reach ``X``; this asks the model as the probes do
+        (``predictions`` and ``outputs``) and compares each copy it was handed
+        with what it was. A model that writes into its input is a defect all
+        the same: its caller, who does not copy, reads altered data afterwards.
+        """
+        outer = getattr(_watched, "frames", None)
+        _watched.frames = handed = []
+        try:
+            self.predictions(X)
+            self.outputs(X)
+        finally:
+            _watched.frames = outer
+        return tuple(dict.fromkeys(c for original, copy in handed for c in _written_columns(original, copy)))
 
     def bind(self, data: AuditData) -> Model:
         """This model, with what only the data can settle (task, classes) filled in.

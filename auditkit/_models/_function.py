@@ -11,15 +11,8 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from auditkit._errors import DataError, ModelError, ModelFailure
-from auditkit._models._base import (
-    Capabilities,
-    Model,
-    Predictions,
-    check_task,
-    _show,
-    describe_values,
-    probabilities_from_logits,
-)
+from auditkit._models._base import Capabilities, Model, Predictions, check_task, hand_over, probabilities_from_logits
+from auditkit._models._outputs import _show, describe_values
 
 if TYPE_CHECKING:
     from auditkit._data import AuditData
@@ -69,7 +62,8 @@ class FunctionModel(Model):
         # passed on as they are, not raised: a model that fails without a word
         # is what probes must see (the shared predictions refuse it on the audit
         # rows; nan_injection calls it corruption on its malformed ones).
-        return np.atleast_1d(np.asarray(self.fn(X)))
+        # The function gets its own copy of X: what it writes there stays there.
+        return np.atleast_1d(np.asarray(self.fn(hand_over(X))))
 
     def bind(self, data: AuditData) -> Model:
         model = self._with_capabilities(task=self.capabilities.task or data.task)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from auditkit._errors import DataError, ModelError
-from auditkit._models._base import Capabilities, Learner, Model, Predictions, Task, check_task
+from auditkit._models._base import Capabilities, Learner, Model, Predictions, Task, check_task, hand_over
 
 if TYPE_CHECKING:
     from auditkit._data import AuditData
@@ -47,9 +47,11 @@ class EstimatorModel(Model):
         self.n_features: int | None = getattr(estimator, "n_features_in_", None)
 
     def _inputs(self, X: pd.DataFrame) -> Any:
+        """What the estimator is handed: its own copy of the frame (``hand_over``), or an array."""
         if self.feature_names is not None:
-            return X.loc[:, list(self.feature_names)] if list(X.columns) != list(self.feature_names) else X
-        # Fitted on an array: hand it an array, so scikit-learn does not warn about names.
+            return hand_over(X.loc[:, list(self.feature_names)] if list(X.columns) != list(self.feature_names) else X)
+        # Fitted on an array: hand it an array, so scikit-learn does not warn about names
+        # (a new array, or a read-only view under copy-on-write: a write cannot reach X).
         return X.to_numpy()
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:

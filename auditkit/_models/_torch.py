@@ -18,6 +18,7 @@ from auditkit._models._base import (
     Task,
     check_task,
     digest_arrays,
+    hand_over,
     probabilities_from_logits,
 )
 
@@ -103,7 +104,7 @@ class TorchModel(Model):
         if self.to_tensor is not None:
             import torch
 
-            t = self.to_tensor(X)
+            t = self.to_tensor(hand_over(X))  # its own copy: what it writes there stays there
             return torch.as_tensor(t).to(device=self.device)
         return default_to_tensor(X, self.dtype, self.device)
 

@@ -29,15 +29,17 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 import auditkit
 from auditkit import ProbeConfigError, Severity
 from auditkit_test_synthetic import make_clean_binary
-from probes._injection_grid import FRAME_FAULT_LABELS, INJECTION_LABELS, RATES
-from probes._injection_overflow import PLAUSIBLE_SPANS
 from probes.nan_injection import (
     BATCH_MESSAGE,
     CRASH_MESSAGE,
     FRAME_CORRUPTION_MESSAGE,
+    FRAME_FAULT_LABELS,
     FUZZ_MESSAGE,
+    INJECTION_LABELS,
     OVERFLOW_MESSAGE,
+    PLAUSIBLE_SPANS,
     POISON_MESSAGE,
+    RATES,
     NanInjection,
 )
 
@@ -53,6 +55,14 @@ def run(model, data, seed=0, **settings):
     result = card["nan_injection"]
     assert result.status in ("passed", "failed"), result.reason
     return result
+
+
+def sampled(n_rows: int, size: int, seed: int = 0) -> np.ndarray:
+    """The rows the probe injects into: the audit's seeded sample (the ``size``
+    rows whose keys from the audit seed are smallest), worked out again here."""
+    from auditkit._measure import row_keys
+
+    return np.sort(np.argsort(row_keys(seed, np.arange(n_rows)), kind="stable")[:size])
 
 
 def codes(result):
@@ -365,8 +375,7 @@ def test_sgd_online_collapses_after_one_huge_value() -> None:
     import copy
 
     data = numeric_data()
-    seed = auditkit._probe.derive_seed(0, "nan_injection")
-    index = np.sort(np.random.default_rng(seed).choice(data.n_rows, 300, replace=False))
+    index = sampled(data.n_rows, 300)
     sample, y = data.X.iloc[index].reset_index(drop=True), data.y.to_numpy()[index]
     row = eval(finding.examples[0], {"pd": pd})
     assert row.loc[0, finding.features[0]] == 1e308
@@ -415,7 +424,7 @@ def test_batch_dependent_output_is_found_and_measured() -> None:
     assert finding.severity is Severity.HIGH
     m = finding.metrics
     # Computed another way: the same 64 rows alone and together.
-    rows = numeric_data().X.iloc[np.sort(np.random.default_rng(auditkit._probe.derive_seed(0, "nan_injection")).choice(600, 300, replace=False))].reset_index(drop=True).iloc[:64]
+    rows = numeric_data().X.iloc[sampled(600, 300)].reset_index(drop=True).iloc[:64]
     together = batch_centred(rows)
     alone = np.array([batch_centred(rows.iloc[[i]])[0] for i in range(8)])
     eights = np.concatenate([batch_centred(rows.iloc[i : i + 8]) for i in range(0, 64, 8)])
@@ -432,8 +441,14 @@ def test_a_hang_is_a_crash_and_stops_further_queries() -> None:
     result = run(model, numeric_data(), call_timeout_s=0.3, **FAST)
     crash = only(result, "crash_on_malformed_input")[0]
     assert "a hang (no answer within 0.3 s)" in crash.message
-    assert result.metrics["hung"] and result.metrics["outcomes"]["not_run"] > 0
-    assert result.metrics["fuzz"] is None
+    m = result.metrics
+    assert m["hung"] and m["fuzz"] is None
+    # Nothing is sent after the hang, and what it cut is said, never dropped in silence.
+    cut = m["not_run"]
+    assert cut["why"] == "an earlier call hung"
+    assert cut["frame_faults"] == len(FRAME_FAULT_LABELS) and cut["batch_consistency"]
+    assert cut["fuzz_batches"] == NanInjection().fuzz_examples and cut["cells"] == m["outcomes"]["not_run"]
+    assert {c.outcome for c in result.figures[1].cells} == {"not_run"}
 
 
 def test_positional_model_is_corrupted_by_an_extra_column() -> None:
@@ -548,8 +563,8 @@ def test_stacking_spends_far_fewer_calls_than_batches() -> None:
 
 def test_a_hang_in_a_stacked_call_says_which_columns_it_held() -> None:
     model = auditkit.wrap(slow_on_nan, output="scores")
-    # A budget well above the clean call's time, however busy the machine: a stack may
-    # take a tenth of it at the clean call's pace, so a slow clean call shrinks the stacks.
+    # A budget well above the clean call's time, however busy the machine: a stack the
+    # clean call's pace says would take half of it is split (the safety stop), never sent whole.
     result = run(model, numeric_data(), call_timeout_s=1.0, **FAST)
     crash = only(result, "crash_on_malformed_input")[0]
     # The hung call stacked the missing values of several columns: the
@@ -721,8 +736,10 @@ def test_nan_from_a_moderate_negative_value_is_not_called_overflow() -> None:
 
 def test_a_fuzzed_batch_is_overflow_only_when_typical_values_cure_it() -> None:
     from auditkit.strategies import infer_schema
-    from probes._injection_calls import ModelCaller, Reference, judge
-    from probes._injection_fuzz import _overflow_only
+    from probes.nan_injection.calls import ModelCaller
+    from probes.nan_injection.fuzz import _overflow_only
+    from probes.nan_injection.outcome import Reference
+    from probes.nan_injection.outcome import judge_answer as judge
 
     frame = numeric_binary()
     data = auditkit.AuditData(frame.assign(y=nan_passthrough(frame)), "y")
@@ -751,16 +768,17 @@ def test_a_fuzzed_batch_is_overflow_only_when_typical_values_cure_it() -> None:
 
 
 def test_overflow_found_only_by_hypothesis_is_low_and_said_once() -> None:
-    from probes._injection_fuzz import FuzzResult
-    from probes.nan_injection import FUZZ_OVERFLOW_MESSAGE, _fuzz_findings
+    from probes.nan_injection import FUZZ_OVERFLOW_MESSAGE
+    from probes.nan_injection.fuzz import FuzzResult
+    from probes.nan_injection.judge import _fuzz_findings
 
     example = "pd.DataFrame({'x1': [1.7976931348623157e+308], 'x2': [0.1]})"
-    fuzzed = FuzzResult(examples=20, seconds=0.2, overflow_batches=3, overflow_example=example)
+    fuzzed = FuzzResult(examples=20, planned=20, generated=20, overflow_batches=3, overflow_example=example)
     finding = _fuzz_findings(fuzzed, overflow_reported=False)[0]
     assert finding.code == "float_overflow" and finding.severity is Severity.LOW
     assert finding.message == FUZZ_OVERFLOW_MESSAGE.format(batches=3, reproducer=example)
     assert finding.examples == (example,)
     # The grid's finding already says it, with where overflow starts: not twice.
     assert _fuzz_findings(fuzzed, overflow_reported=True) == []
-    assert _fuzz_findings(FuzzResult(examples=20, seconds=0.2), overflow_reported=False) == []
+    assert _fuzz_findings(FuzzResult(examples=20, planned=20, generated=20), overflow_reported=False) == []
 

@@ -19,7 +19,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.svm import LinearSVC
 
 from auditkit import AuditData, DataError, Evidence, ModelFailure, Probe, audit, wrap
-from auditkit._models._base import (
+from auditkit._models._outputs import (
     NEITHER,
     NOT_CLASSES,
     NOT_FINITE,

@@ -9,7 +9,8 @@ import pandas as pd
 
 from auditkit import Predictions
 
-from probes._injection_calls import ModelCaller, ModelHung, Reference, row_shift
+from probes.nan_injection.calls import ModelCaller, ModelHung
+from probes.nan_injection.outcome import Reference, row_shift
 
 
 @dataclass(frozen=True)

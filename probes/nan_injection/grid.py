@@ -1,10 +1,15 @@
 """The fixed injections: every column x every malformed value x every rate,
-and the frame-level faults, each pushed through the model as one batch."""
+and the frame-level faults, each pushed through the model as one batch.
+
+How the injected batches are stacked into calls depends on the settings and
+the sample alone, never on time: the same audit sends the same calls on any
+machine. Time is only a safety stop (see ``Stacking``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -13,49 +18,31 @@ import pandas as pd
 from auditkit import Predictions
 from auditkit.strategies import FAULTS, ColumnSchema, Fault, fault_values, to_source
 
-from probes._injection_calls import NOT_RUN, Answer, ModelCaller, ModelHung, Reference, Verdict, judge, judge_stacked
+from probes.nan_injection.calls import Answer, ModelCaller, ModelHung
+from probes.nan_injection.messages import INJECTION_LABELS
+from probes.nan_injection.outcome import NOT_RUN, Reference, Verdict, judge_answer, judge_stacked
 
 Rate = Literal["one_cell", "fraction", "whole_column"]
 RATES: tuple[Rate, ...] = ("one_cell", "fraction", "whole_column")
-
-# Said in findings: "NaN", "the text 'null'", ... (keys are the names fault_values gives).
-INJECTION_LABELS: dict[str, str] = {
-    "nan": "NaN",
-    "none": "None",
-    "empty_string": "an empty string",
-    "null_text": "the text 'null'",
-    "nan_text": "the text 'NaN'",
-    "na_text": "the text 'N/A'",
-    "pos_inf": "+inf",
-    "neg_inf": "-inf",
-    "huge": "1e308",
-    "neg_huge": "-1e308",
-    "out_of_range": "a value 1000x outside the column's range",
-    "far_future": "a date in 2262",
-    "far_past": "a date in 1677",
-    "overlong_text": "a 10,000-character text",
-    "wrong_type": "a value of the wrong type",
-    "unseen_category": "an unseen category",
-    "mojibake": "mojibake (UTF-8 decoded as Latin-1)",
-    "invalid_utf8": "invalid UTF-8 (lone surrogates)",
-    "control_chars": "control characters",
-}
-
-FRAME_FAULT_LABELS: dict[str, str] = {
-    "missing_column": "a missing column",
-    "extra_column": "an extra column",
-    "reordered_columns": "its columns in reverse order",
-    "wrong_dtype_column": "a whole column of the wrong dtype",
-    "empty_batch": "no rows at all",
-    "single_row": "a single row",
-}
-
-RATE_LABELS: dict[str, str] = {"one_cell": "one cell", "fraction": "{n} rows", "whole_column": "the whole column ({n} rows)"}
 
 EXTRA_COLUMN = "__auditkit_extra__"
 
 # A failed stacked call of at most this many injected frames is retried frame by frame.
 _SPLIT_ALONE = 16
+
+
+@dataclass
+class Stacking:
+    """How injected batches are stacked into calls: up to ``rows`` rows a call,
+    a number from the settings. ``safe_rows`` is the safety stop: a stack
+    estimated at the clean call's pace to need more than half the per-call
+    budget is split in halves before it is sent, so that a slow model is not
+    taken for a hung one. That changes how many calls are made, never which
+    batches are judged or how; ``split_for_time`` counts it, for the metrics."""
+
+    rows: int
+    safe_rows: int
+    split_for_time: int = field(default=0)
 
 
 @dataclass(frozen=True)
@@ -113,13 +100,13 @@ def run_cells(
     schema: Sequence[ColumnSchema],
     reference: Reference,
     rows_for: dict[Rate, np.ndarray],
-    stack_rows: int,
+    stacking: Stacking,
 ) -> list[CellResult]:
     """Every injection at every rate.
 
     A call costs mostly its fixed overhead at these sizes (a pipeline's checks
     and encoders), so injected frames go through the model stacked, up to
-    ``stack_rows`` rows a call: every frame whose columns keep the sample's
+    ``stacking.rows`` rows a call: every frame whose columns keep the sample's
     dtypes (NaN into a float column, an unseen category into a text one) in
     common stacks across columns, the others with the frames of their own
     column that share their dtypes, since stacking frames of different dtypes
@@ -141,7 +128,7 @@ def run_cells(
         # rejects NaN anywhere), so frames ordered by injection keep failures
         # together, where halving finds them in few calls.
         stack = sorted(open_stacks.pop(sig, []), key=lambda f: f.order)
-        verdicts.update(_judge_stack(caller, stack, reference, all_rows))
+        verdicts.update(_judge_stack(caller, stack, reference, all_rows, stacking))
 
     for column in schema:
         original = sample[column.name].astype(object).to_numpy()
@@ -160,7 +147,7 @@ def run_cells(
                 sig = tuple(frame.dtypes)
                 stack = open_stacks.setdefault(sig, [])
                 stack.append(_Frame(key, frame, touched_idx, (inj.name, RATES.index(rate), len(plan))))
-                if (len(stack) + 1) * n > stack_rows:
+                if (len(stack) + 1) * n > stacking.rows:
                     flush(sig)
         # Frames of other dtypes than the sample's can only come from this column.
         for sig in [s for s in open_stacks if s != signature]:
@@ -178,7 +165,7 @@ class _Frame:
 
 
 def _judge_stack(
-    caller: ModelCaller, stack: list[_Frame], reference: Reference, all_rows: np.ndarray,
+    caller: ModelCaller, stack: list[_Frame], reference: Reference, all_rows: np.ndarray, stacking: Stacking,
 ) -> dict[tuple[Any, ...], Verdict]:
     """Judge injected frames of the same dtypes with as few calls as honest."""
     if not stack:
@@ -186,6 +173,13 @@ def _judge_stack(
     if len(stack) == 1:
         return {stack[0].key: _query(caller, stack[0].frame, reference, all_rows, stack[0].touched)}
     n = len(all_rows)
+    if len(stack) * n > stacking.safe_rows:
+        stacking.split_for_time += 1
+        half = len(stack) // 2
+        return {
+            **_judge_stack(caller, stack[:half], reference, all_rows, stacking),
+            **_judge_stack(caller, stack[half:], reference, all_rows, stacking),
+        }
     stacked = pd.concat([f.frame for f in stack], ignore_index=True)
     try:
         answer = caller.predictions(stacked)
@@ -195,7 +189,7 @@ def _judge_stack(
         # The caller is now hung and takes no further queries, so which frame
         # hung cannot be told apart: each is reported as that hang, and says so.
         columns = list(dict.fromkeys(f.key[0] for f in stack))
-        hung = judge(answer, rows=n)
+        hung = judge_answer(answer, rows=n)
         text = (f"no answer within the per-call budget for one batch stacking {len(stack)} injected batches "
                 f"(columns {', '.join(map(repr, columns[:6]))}{' and more' if len(columns) > 6 else ''}); "
                 "which of them hung is not known")
@@ -207,7 +201,7 @@ def _judge_stack(
         parts = [[f] for f in stack] if len(stack) <= _SPLIT_ALONE else [stack[: len(stack) // 2], stack[len(stack) // 2 :]]
         out: dict[tuple[Any, ...], Verdict] = {}
         for part in parts:
-            out.update(_judge_stack(caller, part, reference, all_rows))
+            out.update(_judge_stack(caller, part, reference, all_rows, stacking))
         return out
     masks = []
     for f in stack:
@@ -281,7 +275,7 @@ def _query(caller: ModelCaller, frame: pd.DataFrame, reference: Reference, base_
         answer: Answer = caller.predictions(frame)
     except ModelHung:
         return NOT_RUN
-    return judge(answer, rows=len(frame), reference=reference, base_rows=base_rows, touched=mask)
+    return judge_answer(answer, rows=len(frame), reference=reference, base_rows=base_rows, touched=mask)
 
 
 def _wrong_dtype_column(sample: pd.DataFrame, schema: Sequence[ColumnSchema]) -> tuple[str, pd.Series]:

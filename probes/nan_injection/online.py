@@ -20,7 +20,8 @@ import pandas as pd
 from auditkit import Model, Predictions
 from auditkit.strategies import ColumnSchema, to_source
 
-from probes._injection_calls import VALIDATION_ERRORS, ModelCaller, ModelHung, Reference, validity
+from probes.nan_injection.calls import ModelCaller, ModelHung
+from probes.nan_injection.outcome import VALIDATION_ERRORS, Reference
 
 POISONS: dict[str, tuple[str, float]] = {
     "nan": ("NaN", float("nan")),
@@ -186,10 +187,9 @@ def _damage(
         return "left a model that no longer answered within the per-call budget", None
     if answer.error is not None:
         return f"left a model that raises {type(answer.error).__name__} on clean rows", None
-    problem, invalid = validity(answer.value, len(sample), reference.task, reference.classes)
-    if problem:
-        n_bad = len(sample) if invalid is None else int(invalid.sum())
-        return f"made it return {problem} on {n_bad} of {len(sample)} clean rows", None
+    check = answer.value.check(len(sample), reference.task, reference.classes)
+    if not check.ok:
+        return f"made it return {check.what} on {int(check.invalid_rows.sum())} of {len(sample)} clean rows", None
     after = score(answer.value, y, reference.task)
     if clean_score is not None and after < clean_score - collapse_drop:
         what = "R²" if reference.task == "regression" else "accuracy"

@@ -33,8 +33,9 @@ import pandas as pd
 
 from auditkit.strategies import ColumnSchema
 
-from probes._injection_calls import ModelCaller, ModelHung, Reference, judge, validity
-from probes._injection_grid import CellResult
+from probes.nan_injection.calls import ModelCaller, ModelHung
+from probes.nan_injection.grid import CellResult
+from probes.nan_injection.outcome import Reference, judge_answer
 
 # Why a bound at 1e12 times the column's range, rather than excusing whatever
 # 1e308 does: moderately large values are more serious than 1e308, because a
@@ -145,11 +146,12 @@ def _ladder(
     except ModelHung:
         return Ladder(column.name, name, limit, error="not run: an earlier call hung")
     if answer.timed_out or answer.error is not None:
-        verdict = judge(answer, rows=len(rungs))
+        verdict = judge_answer(answer, rows=len(rungs))
         return Ladder(column.name, name, limit, error=f"{verdict.error}: {verdict.error_text}")
-    problem, invalid = validity(answer.value, len(rungs), reference.task, reference.classes)
-    if invalid is None:
-        return Ladder(column.name, name, limit, error=problem)
+    check = answer.value.check(len(rungs), reference.task, reference.classes)
+    if check.shape:
+        return Ladder(column.name, name, limit, error=check.shape)
+    invalid = check.invalid_rows
     if not invalid.any():
         # Invalid in its batch, valid alone: no magnitude to blame; left as it was judged.
         return Ladder(column.name, name, limit)

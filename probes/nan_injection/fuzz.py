@@ -2,14 +2,17 @@
 
 Hypothesis draws small batches of rows from the audit data's schema with
 malformed cells mixed in (``auditkit.strategies.frames(adversarial=True)``);
-each batch is one query. A batch the model answers with invalid output, or
+each batch is one query. How many batches is a setting (``fuzz_examples``),
+and hypothesis draws them from the probe's seed alone, so the same audit
+tries the same batches on any machine. The time budget is a safety stop:
+the batches it cuts are counted as ``not_run``, never dropped in silence. A batch the model answers with invalid output, or
 crashes on, is shrunk by hypothesis towards typical values in every cell
 but the one that matters; the rows of the shrunk batch are then tried one
 by one, so the finding shows a single row when a single row suffices.
 
 A batch whose NaN or infinite output goes away when its cells beyond any
-plausible magnitude (``probes._injection_overflow``) are set back to a
-typical value only shows the float range running out. It is counted, and
+plausible magnitude (``overflow.py``) are brought down to the largest
+plausible ones only shows the float range running out. It is counted, and
 the first kept, but it is no counterexample: the search goes on for one that
 is, as the fixed grid grades the same overflow apart from corruption.
 """
@@ -26,8 +29,9 @@ import pandas as pd
 
 from auditkit.strategies import ColumnSchema, frames, to_source
 
-from probes._injection_calls import ModelCaller, ModelHung, Reference, Verdict, judge
-from probes._injection_overflow import beyond_plausible, plausible_limit
+from probes.nan_injection.calls import ModelCaller, ModelHung
+from probes.nan_injection.outcome import Reference, Verdict, judge_answer
+from probes.nan_injection.overflow import beyond_plausible, plausible_limit
 
 BAD_OUTCOMES = ("silent_corruption", "crashed")
 
@@ -38,21 +42,30 @@ class _OutOfTime(BaseException):
 
 @dataclass(frozen=True)
 class FuzzResult:
-    examples: int
-    seconds: float
+    examples: int  # queries made: generated batches, and the shrinking of a failing one
+    planned: int = 0  # batches hypothesis was to generate (the setting)
+    generated: int = 0  # of them, generated before the search ended
     verdict: Verdict | None = None
     rows: int = 0
     single_row: bool = False
     reproducer: str = ""
-    stopped_early: bool = False
+    stopped_early: bool = False  # the time budget cut the search
     error: str | None = None  # the search itself failed (hypothesis' own error)
     overflow_batches: int = 0  # batches whose invalid output was float overflow alone
     overflow_example: str = ""  # the first of them, as pasteable Python
 
+    @property
+    def not_run(self) -> int:
+        """Planned batches never generated because the time budget ran out (none
+        when a counterexample ended the search, or hypothesis ran out of new batches)."""
+        return max(0, self.planned - self.generated) if self.stopped_early and self.verdict is None else 0
+
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
             "examples": self.examples,
-            "seconds": round(self.seconds, 3),
+            "planned": self.planned,
+            "generated": self.generated,
+            "not_run": self.not_run,
             "stopped_early": self.stopped_early,
             "search_error": self.error,
             "outcome": None if self.verdict is None else self.verdict.outcome,
@@ -83,9 +96,9 @@ def fuzz(
     from hypothesis import HealthCheck, Phase, find, settings
     from hypothesis.errors import NoSuchExample
 
-    start = time.perf_counter()
-    deadline = start + budget_s
+    deadline = time.perf_counter() + budget_s
     tried = [0]
+    generated = [0]
     found: list[tuple[pd.DataFrame, Verdict]] = []
     overflows: list[pd.DataFrame] = []
 
@@ -93,11 +106,13 @@ def fuzz(
         if time.perf_counter() > deadline:
             raise _OutOfTime
         tried[0] += 1
+        if not found:  # after the first counterexample, hypothesis only shrinks it
+            generated[0] += 1
         try:
             answer = caller.predictions(X)
         except ModelHung:
             raise _OutOfTime from None
-        verdict = judge(answer, rows=len(X), reference=reference)
+        verdict = judge_answer(answer, rows=len(X), reference=reference)
         if verdict.outcome in BAD_OUTCOMES and _overflow_only(caller, X, schema, reference, verdict):
             overflows.append(X)
             return False
@@ -124,11 +139,12 @@ def fuzz(
         stopped = True
     except Exception as exc:  # e.g. Flaky: a model that answers the same rows differently
         error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
-    overflow = dict(
+    common = dict(
+        planned=examples, generated=generated[0], stopped_early=stopped, error=error,
         overflow_batches=len(overflows), overflow_example=to_source(overflows[0].reset_index(drop=True)) if overflows else "",
     )
     if not found:
-        return FuzzResult(tried[0], time.perf_counter() - start, stopped_early=stopped, error=error, **overflow)
+        return FuzzResult(tried[0], **common)
     X, verdict = found[-1]
     X = X.reset_index(drop=True)
     single = False
@@ -136,7 +152,7 @@ def fuzz(
         for i in range(len(X)):
             row = X.iloc[[i]].reset_index(drop=True)
             try:
-                one = judge(caller.predictions(row), rows=1, reference=reference)
+                one = judge_answer(caller.predictions(row), rows=1, reference=reference)
             except ModelHung:
                 break
             if one.outcome in BAD_OUTCOMES and not _overflow_only(caller, row, schema, reference, one):
@@ -144,10 +160,7 @@ def fuzz(
                 break
     else:
         single = len(X) == 1
-    return FuzzResult(
-        tried[0], time.perf_counter() - start, verdict, rows=len(X), single_row=single,
-        reproducer=to_source(X), stopped_early=stopped, error=error, **overflow,
-    )
+    return FuzzResult(tried[0], verdict=verdict, rows=len(X), single_row=single, reproducer=to_source(X), **common)
 
 
 def _overflow_only(
@@ -173,6 +186,6 @@ def _overflow_only(
     if not changed:
         return False
     try:
-        return judge(caller.predictions(clipped), rows=len(X), reference=reference).outcome == "handled"
+        return judge_answer(caller.predictions(clipped), rows=len(X), reference=reference).outcome == "handled"
     except ModelHung:
         return False
