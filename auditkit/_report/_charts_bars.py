@@ -27,6 +27,7 @@ from auditkit._report._charts_svg import (
     more_note,
     sentence,
     severity_colour,
+    plain,
     severity_legend,
     short,
     span,
@@ -46,8 +47,10 @@ def _unit(values: Sequence[float | None]) -> bool:
     return all(v is None or 0.0 <= v <= 1.0 for v in values)
 
 
-def _whiskers(bars: Sequence[BarSpec]) -> str:
-    return " Whiskers: 95% confidence intervals." if any(b.low is not None and b.high is not None for b in bars) else ""
+def _whiskers(bars: Sequence[BarSpec], caption: str) -> str:
+    """Say what the whiskers are, unless the probe's caption already does."""
+    drawn = any(b.low is not None and b.high is not None for b in bars)
+    return " Whiskers: 95% confidence intervals." if drawn and "interval" not in caption.lower() else ""
 
 
 # --- ranking ---------------------------------------------------------------------------
@@ -58,7 +61,6 @@ def draw_ranking(fig: Ranking) -> Chart:
     if not fig.bars:
         raise NothingToDraw("nothing was ranked.")
     shown = fig.bars[:MAX_BARS]
-    total = max(fig.total or 0, len(fig.bars))
     bars = [BarSpec(b.label, _finite(b.value), b.low, b.high, severity_colour(b.severity), b.note) for b in shown]
     measured = [v for b in bars for v in (b.value, b.low, b.high) if v is not None]
     refs = fig.references
@@ -67,9 +69,8 @@ def draw_ranking(fig: Ranking) -> Chart:
     chance = next((r.value for r in refs if r.role == "chance"), None)
     floor = chance if chance is not None and measured and min(measured) >= chance else None
     lo, hi = span(measured + [r.value for r in refs], unit=_unit(measured + [r.value for r in refs]), floor=floor)
-    caption = fig.caption
-    caption += more_note(len(shown), total, "items")
-    caption += _whiskers(bars)
+    caption = fig.caption + more_note(len(shown), len(fig.bars), "items")
+    caption += _whiskers(bars, fig.caption)
     if floor is not None:
         caption += f" The axis starts at chance ({fmt_number(floor)})."
     return bar_chart(
@@ -92,7 +93,7 @@ def ranking_reading(fig: Ranking) -> str:
         return ""
     total = max(fig.total or 0, len(fig.bars))
     label = truncate(first.label, READING_LABEL_CHARS)
-    text = f"{label} ranks first of {total}: {fig.metric} {short(first.value)}" if total > 1 else f"{label}: {fig.metric} {short(first.value)}"
+    text = f"{label} ranks first of {total}: {plain(fig.metric)} {short(first.value)}" if total > 1 else f"{label}: {plain(fig.metric)} {short(first.value)}"
     lines = [r for r in fig.references if r.role == "threshold"]
     if lines:
         line = min(lines, key=lambda r: abs(r.value - first.value))
@@ -100,7 +101,9 @@ def ranking_reading(fig: Ranking) -> str:
         beyond = sum(1 for b in fig.bars if _finite(b.value) is not None and (b.value >= line.value) == above)
         side = "above" if above else "below"
         text += f", {side} the {line.label} line at {short(line.value)}"
-        if total > 1:
+        if len(fig.bars) < total:  # only the top ones were handed over
+            text += f" ({beyond} of the top {len(fig.bars)} {side} it)"
+        elif total > 1:
             text += f" ({beyond} of {total} {side} it)"
     model = next((r for r in fig.references if r.role == "model"), None)
     if model is not None:
@@ -137,7 +140,7 @@ def draw_group_rates(fig: GroupRates) -> Chart:
         caption += f" The {len(groups)} largest of {len(fig.groups)} groups are drawn; the others are in the JSON scorecard."
     if len(fig.metrics) > len(metrics):
         caption += f" {len(fig.metrics) - len(metrics)} more metrics are in the JSON scorecard."
-    if intervals:
+    if intervals and "interval" not in fig.caption.lower():
         caption += " Whiskers: 95% confidence intervals."
     return Chart(
         "group_rates",
@@ -165,7 +168,7 @@ def group_reading(fig: GroupRates) -> str:
     if best is None:
         return ""
     gap, metric, high, low = best
-    name = metric.replace("_", " ")
+    name = plain(metric.replace("_", " "))
     if gap == 0:
         return sentence(f"{name} is {short(high[0])} in every group of {fig.feature}")
     return sentence(
@@ -182,7 +185,6 @@ def draw_slice_table(fig: SliceTable) -> Chart:
     if not fig.slices:
         raise NothingToDraw("no slice stood out.")
     shown = fig.slices[:MAX_SLICES]
-    total = max(fig.total or 0, len(fig.slices))
     bars = [
         BarSpec(describe_slice(s.conditions), _finite(s.error), s.low, s.high, severity_colour(s.severity), f"n={s.support}")
         for s in shown
@@ -191,8 +193,8 @@ def draw_slice_table(fig: SliceTable) -> Chart:
     values = [v for b in bars for v in (b.value, b.low, b.high)] + [r.value for r in refs]
     lo, hi = span(values, unit=_unit(values))
     caption = fig.caption + " n is the slice's support."
-    caption += more_note(len(shown), total, "slices")
-    caption += _whiskers(bars)
+    caption += more_note(len(shown), len(fig.slices), "slices")
+    caption += _whiskers(bars, fig.caption)
     return bar_chart(
         "slice_table",
         fig.title,
@@ -212,7 +214,7 @@ def slice_reading(fig: SliceTable) -> str:
     if first is None:
         return ""
     where = truncate(describe_slice(first.conditions), 90)
-    text = f"{fig.metric} is {short(first.error)} where {where} ({first.support} rows)"
+    text = f"{plain(fig.metric)} is {short(first.error)} where {where} ({first.support} rows)"
     if fig.overall is not None:
         if fig.overall > 0:
             text += f", {first.error / fig.overall:.1f} times the {short(fig.overall)} overall"

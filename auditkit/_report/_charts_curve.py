@@ -25,6 +25,7 @@ from auditkit._report._charts_svg import (
     NothingToDraw,
     Shape,
     n,
+    plain,
     sentence,
     shape,
     short,
@@ -221,15 +222,15 @@ def zoom_caption(fig: Curve, xs: np.ndarray, ys: np.ndarray, w: Window) -> str:
     if not w.clipped:
         return ""
     worst = int(np.argmax(ys))
-    text = f"Zoomed on the marked points: {fig.x_label} {short(w.x_lo)} to {short(w.x_hi)}"
+    text = f"Zoomed on the marked points: {plain(fig.x_label)} {short(w.x_lo)} to {short(w.x_hi)}"
     if w.x_lo > xs[0] or w.x_hi < xs[-1]:
         text += f" (of {short(float(xs[0]))} to {short(float(xs[-1]))})"
-    text += f" and {fig.y_label} {short(w.y_lo)} to {short(w.y_hi)}; the extremes are clipped"
+    text += f" and {plain(fig.y_label)} {short(w.y_lo)} to {short(w.y_hi)}; the extremes are clipped"
     if ys[worst] > w.y_hi:
-        text += f" (the highest, {short(float(ys[worst]))}, at {fig.x_label} {short(float(xs[worst]))})"
+        text += f" (the highest, {short(float(ys[worst]))}, at {plain(fig.x_label)} {short(float(xs[worst]))})"
     low = int(np.argmin(ys))
     if ys[low] < w.y_lo:
-        text += f" (the lowest, {short(float(ys[low]))}, at {fig.x_label} {short(float(xs[low]))})"
+        text += f" (the lowest, {short(float(ys[low]))}, at {plain(fig.x_label)} {short(float(xs[low]))})"
     return text + "."
 
 
@@ -241,7 +242,7 @@ def curve_reading(
     fig: Curve, markers: Sequence[tuple[Marker, float]], levels: Sequence[Reference], xs: np.ndarray, ys: np.ndarray
 ) -> str:
     """Say "expected cost falls 19% if the threshold moves from 0.17 to 0.14 (0.094 to 0.076)"."""
-    what, where = fig.y_label, fig.x_label
+    what, where = plain(fig.y_label), plain(fig.x_label)
     optimal = next(((m.x, y) for m, y in markers if m.role == "optimal"), None)
     current = next(((m.x, y) for m, y in markers if m.role == "current"), None)
     if current is not None:

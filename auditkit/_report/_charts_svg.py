@@ -38,6 +38,7 @@ __all__ = [
     "bar_chart",
     "bars_panel",
     "label_width",
+    "plain",
     "shape",
     "short",
     "span",
@@ -232,7 +233,13 @@ def bars_panel(
             shapes.append(shape("line", x1=a, x2=a, y1=y + 5, y2=y + row_h - 5, class_="ci"))
             shapes.append(shape("line", x1=c, x2=c, y1=y + 5, y2=y + row_h - 5, class_="ci"))
         value_x = max(end, px(b.high) if b.high is not None else end) + 4
-        shapes.append(shape("text", fmt_number(b.value) + (f"  {b.note}" if b.note else ""), x=value_x, y=y + 12, class_="value"))
+        value = fmt_number(b.value)
+        room = int((x0 + width - value_x) / CHAR_W)  # the note is cut to what fits; the tooltip has it whole
+        if room >= len(value):
+            text = truncate(value + (f"  {b.note}" if b.note else ""), room)
+            shapes.append(shape("text", text, x=value_x, y=y + 12, class_="value"))
+        else:  # a whisker reaching the edge: the value goes at the edge, read right to left
+            shapes.append(shape("text", value, x=x0 + width - 2, y=y + 12, class_="value", text_anchor="end"))
     bottom = top + len(bars) * row_h
     drawn = 0
     for ref in refs:
@@ -270,6 +277,12 @@ def sentence(text: str) -> str:
         return text
     text = text[0].upper() + text[1:]
     return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def plain(label: str) -> str:
+    """An axis or metric label as a sentence names it: without its parenthesis
+    ("threshold (positive when the score is at least it)" -> "threshold")."""
+    return re.sub(r"\s*\([^()]*\)\s*$", "", label) or label
 
 
 def short(value: float) -> str:

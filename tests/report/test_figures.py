@@ -98,7 +98,7 @@ SAMPLES: dict[str, Any] = {
 }
 
 READINGS = {
-    "ranking": "Boat ranks first of 14: ROC AUC 0.97, above the near-leak line at 0.8 (1 of 14 above it); whole model: 0.99.",
+    "ranking": "Boat ranks first of 14: ROC AUC 0.97, above the near-leak line at 0.8 (1 of the top 3 above it); whole model: 0.99.",
     "group_rates": "Selection rate differs most across sex: 0.71 for female against 0.19 for male.",
     "slice_table": "Error rate is 0.41 where age &gt;= 60 (321 rows), 2.7 times the 0.15 overall.",
     "curve": None,  # computed from the figure below
@@ -133,6 +133,17 @@ def test_reports_never_draw_from_free_form_metrics(cards) -> None:
     page = auditkit.render_html(cards.make_card(bare))
     assert figure_blocks(page) == []
     assert 'id="charts-notice"' not in page  # a version-2 card without figures is no old file
+
+
+def test_a_long_note_beside_a_bar_is_cut_to_the_chart_and_kept_whole_in_the_tooltip() -> None:
+    note = "female 0.069 vs male 0; " + "share of actual positives the model misses " * 3
+    chart = one_chart(Ranking(title="Disparities", metric="ratio", bars=(Bar("sex", 0.3, 0.1, 0.99, note=note), Bar("race", 0.0, note=note))))
+    for s in chart.shapes:
+        if s.tag == "text" and s.attr("class") == "value":
+            x = float(s.attr("x"))
+            extent = x if s.attr("text-anchor") == "end" else x + len(s.text) * 6.4
+            assert extent <= chart.width, s.text
+    assert any(s.tooltip and s.tooltip.endswith(note) for s in chart.shapes)
 
 
 # --- the outcome grid ---------------------------------------------------------------------
