@@ -9,14 +9,7 @@ stored predictions) and produce an audit scorecard::
     print(auditkit.render_terminal(card))
 """
 
-from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
-from importlib.metadata import version as _version
-
-try:
-    __version__ = _version("auditkit")
-except _PackageNotFoundError:  # running from a checkout that was never installed
-    __version__ = "0.0.0+unknown"
-
+from auditkit._version import __version__
 from auditkit._config import find_config, load_config
 from auditkit._data import AuditData, ColumnKind, infer_kind
 from auditkit._diff import ScorecardDiff, diff_scorecards, render_diff_markdown, render_diff_terminal

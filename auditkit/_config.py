@@ -21,10 +21,10 @@ from typing import Any
 from auditkit._errors import ProbeConfigError
 from auditkit._policy import AuditConfig
 
-__all__ = ["find_config", "load_config"]
+__all__ = ["display_path", "find_config", "load_config"]
 
 
-def _shown(path: Path) -> str:
+def display_path(path: Path) -> str:
     """The file as a message names it: as given, or relative to the working directory
     when found there; a pyproject.toml found further up needs its whole path."""
     if not path.is_absolute():
@@ -39,7 +39,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ProbeConfigError(f"config file {_shown(path)} is not valid TOML: {exc}") from None
+        raise ProbeConfigError(f"config file {display_path(path)} is not valid TOML: {exc}") from None
     except OSError as exc:
         raise ProbeConfigError(f"cannot read config file {str(path)!r}: {exc.strerror or exc}") from None
 
@@ -93,8 +93,8 @@ def load_config(
             return AuditConfig(source=str(path))
         table = doc
     if not isinstance(table, dict):
-        raise ProbeConfigError(f"{_shown(path)}: [tool.auditkit] must be a table")
+        raise ProbeConfigError(f"{display_path(path)}: [tool.auditkit] must be a table")
     try:
         return AuditConfig.from_mapping(table, source=str(path))
     except ProbeConfigError as exc:
-        raise ProbeConfigError(f"{_shown(path)}: {exc}") from None
+        raise ProbeConfigError(f"{display_path(path)}: {exc}") from None

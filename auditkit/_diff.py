@@ -27,7 +27,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from auditkit._policy import GatePolicy, scorecard_date, slice_key
+from auditkit._judge import ensure_judged
+from auditkit._policy import slice_key
 from auditkit._results import Finding, ProbeResult, Scorecard, Severity
 
 __all__ = [
@@ -181,17 +182,12 @@ def finding_key(probe: str, f: Finding) -> tuple[Any, ...]:
     return (probe, f.code, tuple(sorted(f.features)), slice_key(f.slice) if f.slice else None)
 
 
-def _waived(policy: GatePolicy, card: Scorecard, probe: str, f: Finding) -> bool:
-    status = policy.waiver_for(probe, f, scorecard_date(card))
-    return status is not None and status.active
-
-
 def _numeric_leaves(value: Any, prefix: str = "") -> Iterator[tuple[str, float]]:
     if isinstance(value, Mapping):
         for k, v in value.items():
             yield from _numeric_leaves(v, f"{prefix}.{k}" if prefix else str(k))
-    elif isinstance(value, list):
-        if value and not any(isinstance(v, (Mapping, list)) for v in value):
+    elif isinstance(value, (list, tuple)):
+        if value and not any(isinstance(v, (Mapping, list, tuple)) for v in value):
             return  # a curve or a vector: point-by-point deltas are noise
         for i, v in enumerate(value):
             label = str(i)
@@ -221,8 +217,8 @@ def _relative(d: MetricDelta) -> float:
 
 
 def diff_scorecards(baseline: Scorecard, current: Scorecard) -> ScorecardDiff:
-    """What changed from ``baseline`` to ``current``."""
-    pol_b, pol_c = GatePolicy.from_dict(baseline.policy), GatePolicy.from_dict(current.policy)
+    """What changed from ``baseline`` to ``current`` (waivers as each audit's judge marked them)."""
+    baseline, current = ensure_judged(baseline), ensure_judged(current)
     before: dict[tuple[Any, ...], list[tuple[str, Finding]]] = {}
     for r in baseline.probes:
         for f in r.findings:
@@ -232,12 +228,12 @@ def diff_scorecards(baseline: Scorecard, current: Scorecard) -> ScorecardDiff:
     for r in current.probes:
         for f in r.findings:
             bucket = before.get(finding_key(r.name, f))
-            waived_now = _waived(pol_c, current, r.name, f)
+            waived_now = f.waived
             if not bucket:
                 new.append(FindingChange(r.name, None, f, waived_after=waived_now))
                 continue
             _, old = bucket.pop(0)
-            waived_then = _waived(pol_b, baseline, r.name, old)
+            waived_then = old.waived
             if old.severity != f.severity or waived_then != waived_now:
                 changed.append(FindingChange(r.name, old, f, waived_then, waived_now))
             else:
@@ -247,7 +243,7 @@ def diff_scorecards(baseline: Scorecard, current: Scorecard) -> ScorecardDiff:
     unchecked: list[FindingChange] = []
     for bucket in before.values():
         for name, f in bucket:
-            gone = FindingChange(name, f, None, waived_before=_waived(pol_b, baseline, name, f))
+            gone = FindingChange(name, f, None, waived_before=f.waived)
             (fixed if name in ran_now else unchecked).append(gone)
     old_probes = {r.name: r for r in baseline.probes}
     new_probes = {r.name: r for r in current.probes}

@@ -14,19 +14,16 @@ scorecard can be re-rendered, and waivers re-read, long after the audit.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from auditkit._errors import ProbeConfigError, UnknownProbeError
-from auditkit._results import Condition, Finding, ProbeResult, Scorecard, Severity
+from auditkit._errors import ProbeConfigError
+from auditkit._results import Condition, Finding, Scorecard, Severity
 
-if TYPE_CHECKING:
-    from auditkit._probe import Probe
-
-__all__ = ["AuditConfig", "GatePolicy", "Waiver", "WaiverStatus", "scorecard_date", "waiver_statuses"]
+__all__ = ["AuditConfig", "GatePolicy", "Waiver", "WaiverStatus", "scorecard_date", "today"]
 
 # A probe that hangs longer than this is reported as an error and the audit
 # moves on; generous, because a real probe on a million rows takes a minute.
@@ -35,7 +32,7 @@ DEFAULT_TIMEOUT_S = 600.0
 _WAIVER_KEYS = ("probe", "code", "features", "slice", "reason", "expires")
 
 
-def _today() -> _dt.date:
+def today() -> _dt.date:
     # UTC, like the scorecard's created_at: a waiver expires on the same day everywhere.
     return _dt.datetime.now(_dt.timezone.utc).date()
 
@@ -55,7 +52,6 @@ def _parse_date(value: Any, where: str) -> _dt.date | None:
 
 def slice_key(conditions: Iterable[Condition]) -> tuple[tuple[str, str, str], ...]:
     """A slice as something comparable: order of conditions and 60 vs 60.0 do not matter."""
-    import json
 
     def norm(v: Any) -> Any:
         if isinstance(v, float) and v.is_integer():
@@ -211,7 +207,7 @@ class GatePolicy:
 
     def waiver_for(self, probe: str, finding: Finding, on: _dt.date | None = None) -> WaiverStatus | None:
         """The waiver that covers ``finding`` (a holding one before a lapsed one), if any."""
-        day = on or _today()
+        day = on or today()
         lapsed: WaiverStatus | None = None
         for waiver in self.waivers:
             if waiver.matches(probe, finding):
@@ -219,42 +215,6 @@ class GatePolicy:
                     return WaiverStatus(waiver, active=True)
                 lapsed = lapsed or WaiverStatus(waiver, active=False)
         return lapsed
-
-    def fails(self, finding: Finding, probe: str | None = None, on: _dt.date | None = None) -> bool:
-        """Whether this finding, on its own, fails the gate (waivers need the probe's name)."""
-        if finding.severity < self.threshold(probe):
-            return False
-        if probe is None:
-            return True
-        status = self.waiver_for(probe, finding, on)
-        return status is None or not status.active
-
-    def gate_score(self, results: Iterable[ProbeResult], on: _dt.date | None = None) -> float:
-        """The overall score with waived findings left out: what ``min_score`` is held against."""
-        from dataclasses import replace
-
-        from auditkit._scoring import overall_score, probe_score
-
-        def unwaived(r: ProbeResult) -> ProbeResult:
-            kept = tuple(f for f in r.findings if not self._waived(r.name, f, on))
-            return r if len(kept) == len(r.findings) else replace(r, score=probe_score(kept), findings=kept)
-
-        return overall_score(unwaived(r) for r in results)
-
-    def passes(self, results: Iterable[ProbeResult], on: _dt.date | None = None) -> bool:
-        """The verdict on a whole audit whose probes were judged under this policy."""
-        results = tuple(results)
-        if any(r.status == "failed" for r in results):
-            return False
-        if self.fail_on_error and any(r.status == "error" for r in results):
-            return False
-        if results and all(r.status == "skipped" for r in results):
-            return False  # every probe skipped: nothing was checked, and silence is no health
-        return not self.gate_score(results, on) < self.min_score
-
-    def _waived(self, probe: str, finding: Finding, on: _dt.date | None) -> bool:
-        status = self.waiver_for(probe, finding, on)
-        return status is not None and status.active
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -286,22 +246,7 @@ def scorecard_date(card: Scorecard) -> _dt.date:
     try:
         return _dt.datetime.fromisoformat(str(card.created_at)).date()
     except ValueError:
-        return _today()
-
-
-def waiver_statuses(card: Scorecard) -> dict[tuple[str, int], WaiverStatus]:
-    """For every finding a waiver covers, keyed by (probe name, index of the finding)."""
-    policy = GatePolicy.from_dict(card.policy)
-    if not policy.waivers:
-        return {}
-    day = scorecard_date(card)
-    out: dict[tuple[str, int], WaiverStatus] = {}
-    for result in card.probes:
-        for i, finding in enumerate(result.findings):
-            status = policy.waiver_for(result.name, finding, day)
-            if status is not None:
-                out[(result.name, i)] = status
-    return out
+        return today()
 
 
 _PROBE_GATE_KEYS = ("fail_on",)
@@ -311,96 +256,6 @@ def _number(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ProbeConfigError(f"{name} must be a number; got {value!r}")
     return float(value)
-
-
-# What a config says when it names a probe or a setting that is not there
-# (templates the tests reuse; load_config puts the file's name in front).
-UNKNOWN_PROBE = "{what} for unknown probe {name!r}; installed probes are: {installed}"
-NO_SUCH_SETTING = "probe {name!r} has no setting {setting!r}; its settings are: {known}"
-BAD_SETTING = "probe {name!r} setting {setting} = {value!r} is invalid: {problem}"
-BAD_SETTINGS = "probe {name!r} settings {settings} do not go together: {problem}"
-
-
-def _defined_probes() -> dict[str, type[Probe]]:
-    """Probe classes defined in this process, by name. A test suite's own probes are
-    configured in its pyproject.toml and run by the pytest plugin without being installed."""
-    from auditkit._probe import Probe
-
-    found: dict[str, type[Probe]] = {}
-    stack = list(Probe.__subclasses__())
-    while stack:
-        cls = stack.pop()
-        stack.extend(cls.__subclasses__())
-        name = cls.__dict__.get("name")
-        if isinstance(name, str) and name:
-            found.setdefault(name, cls)
-    return found
-
-
-def _check_probe_names(named: Iterable[tuple[str, str]]) -> None:
-    """Each (what, probe name) names an installed or defined probe; else a config error.
-
-    A setting or a waiver for a probe that does not exist would be ignored, and a
-    typo in a waiver would leave the finding it meant failing: say so instead."""
-    from auditkit._registry import installed_probe_names
-
-    installed = installed_probe_names()
-    defined: dict[str, type[Probe]] | None = None
-    for what, name in named:
-        if name in installed:
-            continue
-        defined = _defined_probes() if defined is None else defined
-        if name not in defined:
-            listed = ", ".join(installed) or "(none installed)"
-            raise ProbeConfigError(UNKNOWN_PROBE.format(what=what, name=name, installed=listed))
-
-
-def _probe_class(name: str) -> type[Probe] | None:
-    """The class a probe's settings will reach; None when it cannot be loaded (the
-    audit reports that probe as an error of its own, config or not)."""
-    from auditkit._registry import probe_class
-
-    try:
-        return probe_class(name)
-    except UnknownProbeError:
-        return _defined_probes().get(name)
-    except Exception:  # a broken third-party probe: not this config's mistake
-        return None
-
-
-def _build_problem(cls: type[Probe], settings: Mapping[str, Any]) -> str | None:
-    """What building the probe with these settings says is wrong with them, if anything."""
-    try:
-        cls(**settings)
-    except ProbeConfigError as exc:
-        return str(exc)
-    except Exception as exc:  # a value of the wrong type trips the probe's own checks
-        return f"{type(exc).__name__}: {exc}"
-    return None
-
-
-def _check_probe_settings(name: str, settings: Mapping[str, Any]) -> None:
-    """Build the probe with its configured settings now, so that a bad one is a config
-    error naming the probe and the setting before the audit starts, not in its middle."""
-    cls = _probe_class(name)
-    if cls is None or not dataclasses.is_dataclass(cls):
-        return  # not a dataclass probe: its settings are checked when the audit builds it
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-    for setting in settings:
-        if setting not in fields:
-            raise ProbeConfigError(NO_SUCH_SETTING.format(name=name, setting=setting, known=", ".join(sorted(fields)) or "(none)"))
-    missing = dataclasses.MISSING
-    if any(f.default is missing and f.default_factory is missing and k not in settings for k, f in fields.items()):
-        return  # needs a setting the config does not give: only the code that builds it can
-    problem = _build_problem(cls, settings)
-    if problem is None:
-        return
-    # Blame the one setting that fails the same way on its own; else it is their combination.
-    for setting, value in settings.items():
-        if _build_problem(cls, {setting: value}) == problem:
-            raise ProbeConfigError(BAD_SETTING.format(name=name, setting=setting, value=value, problem=problem))
-    listed = ", ".join(f"{k} = {v!r}" for k, v in settings.items())
-    raise ProbeConfigError(BAD_SETTINGS.format(name=name, settings=listed, problem=problem))
 
 
 @dataclass(frozen=True)
@@ -465,10 +320,8 @@ class AuditConfig:
             probe_fail_on=probe_fail_on,
             waivers=tuple(Waiver.from_mapping(w) for w in waivers),
         )
-        if probes or policy.waivers:
-            _check_probe_names([("settings", name) for name in probes] + [("waiver", w.probe) for w in policy.waivers])
-            for name, table in settings.items():
-                _check_probe_settings(name, table)
+        # The probes named here are checked (they exist, their settings build them)
+        # when the audit resolves its probes: see auditkit._registry.
         return cls(
             policy=policy,
             probe_settings={k: v for k, v in settings.items() if v},

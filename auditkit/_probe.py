@@ -19,10 +19,16 @@ A probe is a frozen, keyword-only dataclass::
 
 Variants are settings, not subclasses. ``run`` measures and judges; whether
 the scorecard passes is decided later by the gate policy, never by a probe.
+To run one probe as a test, see ``auditkit.testing.check_probe``.
+
+A probe cannot harm the next one: it sees its own read-only view of the audit
+data (writing into ``ctx.data.frame`` touches only its copy) and read-only
+prediction arrays, and what it returns is copied into deeply frozen results.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import threading
@@ -44,11 +50,12 @@ if TYPE_CHECKING:
     from auditkit._data import AuditData
     from auditkit._figures import Figure
     from auditkit._models import Model, Predictions
-    from auditkit._results import ProbeResult
 
-__all__ = ["AuditContext", "Evidence", "Needs", "Probe", "derive_seed", "require"]
+__all__ = ["NO_SUCH_SETTING", "AuditContext", "Evidence", "Needs", "Probe", "derive_seed", "read_only", "require"]
 
 T = TypeVar("T")
+
+NO_SUCH_SETTING = "probe {name!r} has no setting {setting!r}; its settings are: {known}"
 
 
 def require(condition: bool, message: str) -> None:
@@ -129,7 +136,7 @@ class AuditContext:
     ) -> None:
         self._cancelled = threading.Event()
         self.model: Model = Cancellable(model, self.check)
-        self.data = data
+        self.data = read_only(data)
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.timeout_s = timeout_s
@@ -179,6 +186,41 @@ class AuditContext:
         return sample_rows(self.parts(predictions=False), self.sample_seed, size, strata)
 
 
+def read_only(data: AuditData) -> AuditData:
+    """A probe's own view of the audit data: its frames are shallow copies (under
+    pandas' copy-on-write, writing into one copies only what is written), its
+    arrays read-only and its dicts its own, so nothing a probe does to the data
+    reaches the user's frame or the next probe. No data is copied up front."""
+    import pandas as pd
+
+    view = copy.copy(data)
+    for name, value in vars(data).items():
+        if isinstance(value, (pd.DataFrame, pd.Series)):
+            value = value.copy(deep=False)
+        elif isinstance(value, np.ndarray):
+            value = _frozen_array(value)
+        elif isinstance(value, (dict, list, set)):
+            value = copy.copy(value)
+        vars(view)[name] = value
+    return view
+
+
+def _frozen_array(array: np.ndarray) -> np.ndarray:
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+def _read_only_predictions(value: Predictions) -> Predictions:
+    """The shared predictions with read-only arrays: one probe's write cannot reach another."""
+    changes = {
+        f.name: _frozen_array(v)
+        for f in dataclasses.fields(value)
+        if isinstance(v := getattr(value, f.name), np.ndarray)
+    }
+    return dataclasses.replace(value, **changes)
+
+
 class SharedPredictions:
     """Predictions on the audit rows, computed on first use under a lock.
 
@@ -205,7 +247,7 @@ class SharedPredictions:
                     if problem is not None:
                         self._error = ModelFailure(problem)
                     else:
-                        self._value = value
+                        self._value = _read_only_predictions(value)
                 except Exception as exc:
                     self._error = exc
             if isinstance(self._error, ModelFailure):
@@ -247,58 +289,12 @@ class Probe:
         unknown = sorted(set(changes) - known)
         if unknown:
             raise ProbeConfigError(
-                f"probe {self.name!r} has no setting {unknown[0]!r}; its settings are: "
-                f"{', '.join(sorted(known)) or '(none)'}"
+                NO_SUCH_SETTING.format(name=self.name, setting=unknown[0], known=", ".join(sorted(known)) or "(none)")
             )
         return dataclasses.replace(self, **changes)  # type: ignore[type-var]
-
-    def check(
-        self, model: Any, data: AuditData, *, seed: int | None = None, fail_on: str | None = None
-    ) -> ProbeResult:
-        """Run this probe alone and raise ``AssertionError`` when it fails the gate.
-
-        The plain-Python way to use a probe as a test; the pytest plugin builds on it.
-        ``seed`` and ``fail_on`` default to 0 and "high". Inside a test made by
-        ``auditkit.testing.parametrize_with_probes`` they default to the run's
-        ``--audit-seed`` and gate, and the probe runs in the run's shared audit
-        of this (model, data), so its result joins the run's scorecard.
-        """
-        __tracebackhide__ = True
-        if _check_runners:
-            handled = _check_runners[-1](self, model, data, seed, fail_on)
-            if handled is not None:
-                return handled
-        from auditkit._runner import audit
-
-        card = audit(
-            model, data, probes=[self], seed=0 if seed is None else seed, config={"fail_on": fail_on or "high"}
-        )
-        result = card.probes[0]
-        if result.status == "failed":
-            raise AssertionError(_failure_text(result))
-        if result.status == "error":
-            raise RuntimeError(f"probe {result.name} could not run: {result.reason}")
-        if result.status == "skipped":
-            raise ProbeSkipped(result.reason or "skipped")
-        return result
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         name = cls.__dict__.get("name")
         if name and not (name.isidentifier() and name == name.lower()):
             raise TypeError(f"probe name {name!r} must be snake_case")
-
-
-# Where the pytest plugin hooks into ``Probe.check`` while a test session runs
-# (a stack, because a session can run another one inside it, as pytester does).
-# A runner returns the probe's result, or None for a check outside audit tests.
-CheckRunner = Callable[["Probe", Any, "AuditData", "int | None", "str | None"], "ProbeResult | None"]
-_check_runners: list[CheckRunner] = []
-
-
-def _failure_text(result: ProbeResult) -> str:
-    lines = [f"probe {result.name} failed (score {result.score}):"]
-    for f in sorted(result.findings, key=lambda f: -f.severity.rank):
-        lines.append(f"  [{f.severity.value}] {f.message}")
-    lines.append(f"  re-run with seed {result.seed}")
-    return "\n".join(lines)

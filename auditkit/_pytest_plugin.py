@@ -12,26 +12,30 @@ How a run fits together:
 - every (model, data) pair the audit tests use gets one ``AuditSession``,
   which binds the model and computes its predictions on the data once, for
   all probes;
+- the ``probe`` an audit test receives (an ``auditkit.testing.ProbeCheck``)
+  is bound to the run when the test is set up, so ``probe.check`` joins the
+  run's shared audit; nothing in auditkit's core knows about pytest;
 - a probe runs while its test is set up (when the test takes fixtures named
   ``audit_model`` and ``audit_data``) or in ``probe.check``; a probe that
   errors makes a setup error, one that does not apply a skip, and one that
   fails its gate fails in ``probe.check`` (see ``auditkit.testing``);
-- at the end, the results become one scorecard per (model, data): printed
-  after the test summary, written with ``--audit-json``, and gated: a
-  scorecard that fails its gate fails the run (exit status 1) even when no
-  test did (a ``min_score`` in the policy, say). The gate acts in
-  ``pytest_sessionfinish`` and never raises.
+- at the end, the results become one scorecard per (model, data), judged by
+  the core (``auditkit._judge``): printed after the test summary, written
+  with ``--audit-json``, and gated: a scorecard whose verdict is "failed"
+  fails the run (exit status 1) even when no test did (a ``min_score`` in the
+  policy, say). The gate acts in ``pytest_sessionfinish`` and never raises.
 
 Under pytest-xdist each worker audits the probes it was given, with its own
 shared predictions, and sends its results to the controller at the end; the
-controller merges them, so the printed scorecard, the JSON file and the gate
-cover the whole run exactly as without xdist.
+controller merges them (``auditkit._judge.merge_scorecards``), so the printed
+scorecard, the JSON file and the gate cover the whole run exactly as without xdist.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Generator, Mapping
+from collections.abc import Generator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +43,7 @@ import pytest
 
 if TYPE_CHECKING:
     from auditkit._data import AuditData
-    from auditkit._policy import AuditConfig, GatePolicy
+    from auditkit._policy import AuditConfig
     from auditkit._probe import Probe
     from auditkit._results import ProbeResult, Scorecard
     from auditkit._runner import AuditSession
@@ -49,15 +53,7 @@ SEVERITIES = ("info", "low", "medium", "high", "critical")
 MARKER = "auditkit"
 MODEL_FIXTURE = "audit_model"
 DATA_FIXTURE = "audit_data"
-# JUnit properties are for dashboards, not archives: a probe's full metrics
-# (every group, every injection) stay in the JSON scorecard.
-MAX_METRIC_PROPERTIES = 40
-MAX_PROPERTY_CHARS = 200
 _WORKER_OUTPUT_KEY = "auditkit"
-
-FAILURE_HEADER = "probe {name} failed the audit gate (fail on {gate}): {failing} of {total} finding(s) at or above it, probe score {score}"
-ERROR_TEXT = "probe {name} could not run: {reason}"
-RERUN_TEXT = "re-run with --audit-seed {seed} (this probe's seed: {probe_seed})"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -97,25 +93,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{MARKER}: an audit test; probe.check inside it joins the run's shared audit and scorecard",
     )
-    run = AuditRun(config)
-    config.stash[_RUN_KEY] = run
-    config.pluginmanager.register(run, "auditkit-run")
-    from auditkit._probe import _check_runners
-
-    _check_runners.append(run.check)
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    run = config.stash.get(_RUN_KEY, None)
-    if run is None:
-        return
-    from auditkit._probe import _check_runners
-
-    if run.check in _check_runners:
-        _check_runners.remove(run.check)
-
-
-_RUN_KEY = pytest.StashKey["AuditRun"]()
+    config.pluginmanager.register(AuditRun(config), "auditkit-run")
 
 
 @dataclass
@@ -139,11 +117,10 @@ class AuditRun:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.is_worker = hasattr(config, "workerinput")
-        self.item: pytest.Item | None = None
+        self.collected: dict[str, Probe] = {}  # the audit tests' probes, by name: the policy may name them
         self.pairs: dict[tuple[int, int, int, str | None], _Pair] = {}
         self.remote: list[dict[str, Any]] = []
         self.cards: list[Scorecard] = []
-        self.gate_failures: list[str] = []
         self.json_written: str | None = None
         self._config: AuditConfig | None = None
 
@@ -170,13 +147,11 @@ class AuditRun:
 
     # -- running probes ---------------------------------------------------------
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
-        self.item = item
-        try:
-            return (yield)
-        finally:
-            self.item = None
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            probe = getattr(getattr(item, "callspec", None), "params", {}).get("probe")
+            if item.get_closest_marker(MARKER) is not None and _is_probe_check(probe):
+                self.collected.setdefault(probe.probe.name, probe.probe)
 
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
@@ -185,13 +160,14 @@ class AuditRun:
             return
         funcargs: dict[str, Any] = getattr(item, "funcargs", {})
         probe = funcargs.get("probe")
-        if not _is_probe(probe) or MODEL_FIXTURE not in funcargs or DATA_FIXTURE not in funcargs:
+        if not _is_probe_check(probe):
             return
-        result = self.run(item, probe, funcargs[MODEL_FIXTURE], funcargs[DATA_FIXTURE], None, None)
-        if result.status == "skipped":
-            _skip(item, result)
-        if result.status == "error":
-            pytest.fail(ERROR_TEXT.format(name=result.name, reason=result.reason), pytrace=False)
+        # The test's probe.check now runs in this run's shared audit.
+        funcargs["probe"] = probe.bind(functools.partial(self.check, item))
+        if MODEL_FIXTURE not in funcargs or DATA_FIXTURE not in funcargs:
+            return
+        result = self.run(item, probe.probe, funcargs[MODEL_FIXTURE], funcargs[DATA_FIXTURE], None, None)
+        _report_not_run(item, result)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
@@ -202,25 +178,22 @@ class AuditRun:
             report.longrepr = (str(path), (line or 0) + 1, report.longrepr[2])
         return report
 
-    def check(self, probe: Probe, model: Any, data: AuditData, seed: int | None, fail_on: str | None) -> ProbeResult | None:
-        """``Probe.check`` inside an audit test: run in the shared session, then judge."""
+    def check(
+        self, item: pytest.Item, probe: Probe, model: Any, data: AuditData, seed: int | None, fail_on: str | None
+    ) -> ProbeResult:
+        """``probe.check`` inside an audit test: the result from the shared session, as judged."""
         __tracebackhide__ = True
-        item = self.item
-        if item is None or item.get_closest_marker(MARKER) is None:
-            return None
+        from auditkit._judge import failure_text
+
         result = self.run(item, probe, model, data, seed, fail_on)
-        if result.status == "skipped":
-            _skip(item, result)
-        if result.status == "error":
-            pytest.fail(ERROR_TEXT.format(name=result.name, reason=result.reason), pytrace=False)
+        _report_not_run(item, result)
         if result.status == "failed":
-            pair = self._pair(model, data, seed, fail_on)
-            gate = pair.session.config.policy if pair.session is not None else None
-            raise AssertionError(failure_message(result, gate, pair.seed))
+            raise AssertionError(failure_text(result, self._pair(model, data, seed, fail_on).seed))
         return result
 
     def run(self, item: pytest.Item, probe: Probe, model: Any, data: Any, seed: int | None, fail_on: str | None) -> ProbeResult:
         """The probe's result on (model, data), computed once per run."""
+        from auditkit._registry import configure
         from auditkit._results import ProbeResult
 
         pair = self._pair(model, data, seed, fail_on)
@@ -233,7 +206,7 @@ class AuditRun:
         result = pair.cache.get(key)
         if result is None:
             try:
-                configured = probe.with_settings(**settings) if settings else probe
+                configured = configure(probe, settings)
             except Exception as exc:  # a bad setting in the policy file
                 result = ProbeResult(name=probe.name, status="error", reason=f"{type(exc).__name__}: {exc}")
             else:
@@ -253,11 +226,13 @@ class AuditRun:
         if pair is None:
             # The pair keeps model and data alive, so their ids stay theirs for the run.
             pair = _Pair(model=model, data=data, seed=seed, fail_on=fail_on)
+            from auditkit._registry import check_config
             from auditkit._runner import AuditSession
 
             # Either failure makes every probe of the pair error with the same one line.
             try:
                 config = self.audit_config(fail_on)
+                check_config(config, self.collected.values())
             except Exception as exc:
                 pair.error = f"the audit policy cannot be used: {type(exc).__name__}: {exc}"
             else:
@@ -277,7 +252,7 @@ class AuditRun:
             if pair.session is None or not pair.results:
                 continue
             card = pair.session.scorecard(pair.results.values())
-            out.append({"card": json.loads(_render_json(card)), "expected": dict(pair.expected)})
+            out.append({"card": card.to_dict(), "expected": dict(pair.expected)})
         return out
 
     @pytest.hookimpl(optionalhook=True)
@@ -295,7 +270,10 @@ class AuditRun:
         payloads = self._payloads() + self.remote
         if not payloads:
             return
-        self.cards, self.gate_failures = merge_scorecards(payloads)
+        from auditkit._judge import merge_scorecards
+        from auditkit._results import Scorecard
+
+        self.cards = merge_scorecards((Scorecard.from_dict(p["card"]), p["expected"]) for p in payloads)
         path = self.config.getoption("audit_json", None)
         if path:
             from auditkit._io import write_atomic
@@ -306,7 +284,7 @@ class AuditRun:
             doc: Any = docs[0] if len(docs) == 1 else docs
             write_atomic(path, json.dumps(doc, indent=2, allow_nan=False) + "\n")
             self.json_written = str(path)
-        if self.gate_failures and session.exitstatus == pytest.ExitCode.OK:
+        if any(not card.passed for card in self.cards) and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -326,22 +304,30 @@ class AuditRun:
             terminalreporter.write(render_terminal(card, color=bool(terminalreporter.hasmarkup), width=width))
         if self.json_written:
             terminalreporter.write_line(f"scorecard written to {self.json_written}")
-        for line in self.gate_failures:
-            terminalreporter.write_line(f"auditkit gate: FAILED - {line}", red=True, bold=True)
+        for card in self.cards:
+            if not card.passed:
+                terminalreporter.write_line(f"auditkit gate: FAILED - {_gate_line(card)}", red=True, bold=True)
 
 
 _SKIPPED_KEY = pytest.StashKey[bool]()
 
 
-def _skip(item: pytest.Item, result: ProbeResult) -> None:
-    item.stash[_SKIPPED_KEY] = True
-    pytest.skip(result.reason or "the probe does not apply")
+def _report_not_run(item: pytest.Item, result: ProbeResult) -> None:
+    """A probe that does not apply skips its test; one that could not run fails it."""
+    __tracebackhide__ = True
+    if result.status == "skipped":
+        item.stash[_SKIPPED_KEY] = True
+        pytest.skip(result.reason or "the probe does not apply")
+    if result.status == "error":
+        from auditkit._judge import ERROR_TEXT
+
+        pytest.fail(ERROR_TEXT.format(name=result.name, reason=result.reason), pytrace=False)
 
 
-def _is_probe(obj: Any) -> bool:
-    from auditkit._probe import Probe
+def _is_probe_check(obj: Any) -> bool:
+    from auditkit.testing import ProbeCheck
 
-    return isinstance(obj, Probe)
+    return isinstance(obj, ProbeCheck)
 
 
 def _render_json(card: Scorecard) -> str:
@@ -350,178 +336,19 @@ def _render_json(card: Scorecard) -> str:
     return render_json(card)
 
 
-# -- merging and gating -------------------------------------------------------------
-
-
-def merge_scorecards(payloads: list[Mapping[str, Any]]) -> tuple[list[Scorecard], list[str]]:
-    """One scorecard per (model, data) from the pieces the run's processes audited,
-    and the reasons the gate fails (none when it passes).
-
-    The test suite's expected failures enter each scorecard as waivers of their
-    probes, so the gate and every report treat them as ``[tool.auditkit]``
-    waivers: listed, marked waived with their reason, not failing.
-    """
-    from auditkit._policy import GatePolicy, Waiver
-    from auditkit._results import Scorecard
-    from auditkit._scoring import grade, overall_score
-
-    groups: dict[str, list[Mapping[str, Any]]] = {}
-    for payload in payloads:
-        card = payload["card"]
-        key = json.dumps([card["model"], card["data"], card["seed"], card["policy"]], sort_keys=True)
-        groups.setdefault(key, []).append(payload)
-    cards: list[Scorecard] = []
-    failures: list[str] = []
-    for parts in groups.values():
-        first = Scorecard.from_dict(parts[0]["card"])
-        results: dict[str, ProbeResult] = {}
-        expected: dict[str, str] = {}
-        for part in parts:
-            for result in Scorecard.from_dict(part["card"]).probes:
-                results.setdefault(result.name, result)
-            expected.update(part["expected"])
-        policy = GatePolicy.from_dict(first.policy)
-        waived = tuple(
-            Waiver(probe=name, reason=f"expected failure in the test suite: {reason}")
-            for name, reason in sorted(expected.items())
-            if name in results
-        )
-        policy = replace(policy, waivers=policy.waivers + waived)
-        probes = tuple(_rejudge(results[name], policy) for name in sorted(results))
-        score = overall_score(probes)
-        card = replace(
-            first,
-            probes=probes,
-            score=score,
-            grade=grade(score),
-            passed=policy.passes(probes),
-            policy=policy.to_dict(),
-        )
-        cards.append(card)
-        if not card.passed:
-            failures.append(_gate_reason(card, policy))
-    return cards, failures
-
-
-def _rejudge(result: ProbeResult, policy: GatePolicy) -> ProbeResult:
-    """A probe that failed only on findings its waivers cover passes the gate."""
-    if result.status != "failed" or any(policy.fails(f, probe=result.name) for f in result.findings):
-        return result
-    return replace(result, status="passed")
-
-
-def _gate_reason(card: Scorecard, policy: GatePolicy) -> str:
-    failed = [r.name for r in card.probes if r.status == "failed"]
-    errors = [r.name for r in card.probes if r.status == "error"]
-    parts = []
-    if failed:
-        parts.append(f"probe(s) {', '.join(failed)} failed")
-    if errors and policy.fail_on_error:
-        parts.append(f"probe(s) {', '.join(errors)} could not run")
-    if card.probes and all(r.status == "skipped" for r in card.probes):
-        parts.append("every probe was skipped, so nothing was checked")
-    gate_score = policy.gate_score(card.probes)
-    if gate_score < policy.min_score:
-        parts.append(f"score {gate_score:.0f} is below the policy's min_score {policy.min_score:g}")
+def _gate_line(card: Scorecard) -> str:
+    """Which audit failed its gate, and the judge's reasons."""
     what = f"{card.model.get('kind')} model on {card.data.get('rows')} rows of {card.data.get('target')!r}"
-    return f"{what}: " + ("; ".join(parts) or "the scorecard did not pass")
-
-
-# -- messages and JUnit properties ---------------------------------------------------
-
-
-def failure_message(result: ProbeResult, policy: GatePolicy | None, audit_seed: int) -> str:
-    """Every finding of a failed probe, worst first, numbered, with its measurements."""
-    from auditkit._results import Severity
-
-    gate = policy.threshold(result.name) if policy is not None else Severity.HIGH
-    findings = sorted(result.findings, key=lambda f: -f.severity.rank)
-    failing = [f for f in findings if policy is None or policy.fails(f, probe=result.name)]
-    score = "-" if result.score is None else f"{result.score:.0f}/100"
-    lines = [
-        FAILURE_HEADER.format(
-            name=result.name, gate=gate.value, failing=len(failing), total=len(findings), score=score
-        )
-    ]
-    for i, finding in enumerate(findings, 1):
-        lines.append(f"  {i}. [{finding.severity.value}] {finding.code}: {finding.message}")
-        details = []
-        if finding.features:
-            details.append("features: " + ", ".join(finding.features))
-        if finding.slice:
-            details.append("slice: " + " and ".join(c.describe() for c in finding.slice))
-        numbers = _compact(finding.metrics)
-        if numbers:
-            details.append("metrics: " + numbers)
-        if details:
-            lines.append("     " + "; ".join(details))
-    lines.append(RERUN_TEXT.format(seed=audit_seed, probe_seed=result.seed))
-    return "\n".join(lines)
-
-
-def _compact(metrics: Mapping[str, Any], limit: int = 8) -> str:
-    shown = []
-    for name, value in metrics.items():
-        if isinstance(value, bool) or value is None or isinstance(value, (int, float, str)):
-            shown.append(f"{name}={_short(value)}")
-        if len(shown) == limit:
-            break
-    return ", ".join(shown)
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    text = str(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def metric_properties(result: ProbeResult) -> list[tuple[str, Any]]:
-    """A probe's result as JUnit properties: status, score and its metrics
-    flattened to dotted names, bounded in number and length."""
-    props: list[tuple[str, Any]] = [
-        ("auditkit.probe", result.name),
-        ("auditkit.status", result.status),
-        ("auditkit.seed", result.seed),
-    ]
-    if result.score is not None:
-        props.append(("auditkit.score", round(float(result.score), 2)))
-    if result.reason:
-        props.append(("auditkit.reason", _bounded(result.reason)))
-    props.append(("auditkit.findings", len(result.findings)))
-    worst = result.worst
-    if worst is not None:
-        props.append(("auditkit.worst_severity", worst.severity.value))
-        props.append(("auditkit.worst_finding", _bounded(worst.message)))
-    flat = list(_flatten(result.metrics, "auditkit.metric"))
-    props.extend(flat[:MAX_METRIC_PROPERTIES])
-    if len(flat) > MAX_METRIC_PROPERTIES:
-        props.append(("auditkit.metrics_omitted", len(flat) - MAX_METRIC_PROPERTIES))
-    return props
-
-
-def _flatten(value: Any, prefix: str) -> Generator[tuple[str, Any], None, None]:
-    if isinstance(value, Mapping):
-        for key, inner in value.items():
-            yield from _flatten(inner, f"{prefix}.{key}")
-    elif isinstance(value, (list, tuple)):
-        # Lists (a ranking, a curve) stay one property: indexing them would
-        # spend the whole budget on one metric.
-        yield prefix, _bounded(json.dumps(value, allow_nan=False, default=str))
-    elif isinstance(value, float):
-        yield prefix, round(value, 6)
-    else:
-        yield prefix, _bounded(value) if isinstance(value, str) else value
-
-
-def _bounded(text: str) -> str:
-    return text if len(text) <= MAX_PROPERTY_CHARS else text[: MAX_PROPERTY_CHARS - 3] + "..."
+    reasons = card.verdict.reasons if card.verdict is not None else ()
+    return f"{what}: " + ("; ".join(reasons) or "the scorecard did not pass")
 
 
 def _record_properties(item: pytest.Item, result: ProbeResult) -> None:
     # What record_property does, from a hook: junitxml writes these with the
     # test's teardown report, which xdist forwards to the controller.
+    from auditkit._report._junit import probe_properties
+
     props = item.user_properties
     if any(name == "auditkit.probe" for name, _ in props):
         return
-    props.extend(metric_properties(result))
+    props.extend(probe_properties(result))

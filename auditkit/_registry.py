@@ -1,18 +1,49 @@
 """Finding probes: every probe, built-in or third-party, comes through the
-``auditkit.probes`` entry-point group. The core never imports ``probes``."""
+``auditkit.probes`` entry-point group. The core never imports ``probes``.
+
+Probes given as objects or classes (a test suite's own) need no entry point.
+A policy's probe settings and waivers are checked here, when the audit
+resolves its probes: each names a probe of the audit or an installed one, and
+each probe's settings build it, else one line names the file, the probe and
+the setting.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
 from typing import Any
 
+from auditkit._config import display_path
 from auditkit._errors import ProbeConfigError, UnknownProbeError
-from auditkit._probe import Probe
+from auditkit._policy import AuditConfig
+from auditkit._probe import NO_SUCH_SETTING, Probe
 
-__all__ = ["ENTRY_POINT_GROUP", "ProbeInfo", "available_probes", "installed_probe_names", "load_probe", "probe_class", "resolve_probes"]
+__all__ = [
+    "BAD_SETTING",
+    "BAD_SETTINGS",
+    "ENTRY_POINT_GROUP",
+    "NO_SUCH_SETTING",
+    "UNKNOWN_PROBE",
+    "ProbeInfo",
+    "available_probes",
+    "check_config",
+    "configure",
+    "installed_probe_names",
+    "load_probe",
+    "probe_class",
+    "resolve_probes",
+]
+
+# What a config says when it names a probe or a setting that is not there
+# (templates the tests reuse; the config file's name goes in front).
+UNKNOWN_PROBE = "{what} for unknown probe {name!r}; installed probes are: {installed}"
+BAD_SETTING = "probe {name!r} setting {setting} = {value!r} is invalid: {problem}"
+BAD_SETTINGS = "probe {name!r} settings {settings} do not go together: {problem}"
 
 ENTRY_POINT_GROUP = "auditkit.probes"
 
@@ -84,11 +115,17 @@ def load_probe(name: str, **settings: Any) -> Probe:
 
 
 def resolve_probes(
-    probes: Iterable[str | Probe] | str | None,
-    settings: Mapping[str, Mapping[str, Any]] | None = None,
+    probes: Iterable[str | Probe | type[Probe]] | str | None,
+    config: AuditConfig | None = None,
 ) -> list[Probe]:
-    """Turn names and instances into probe objects; None means every installed probe."""
-    settings = settings or {}
+    """Turn names, classes and instances into probe objects, configured by ``config``
+    (checked first, see :func:`check_config`); None means every installed probe."""
+    settings: Mapping[str, Mapping[str, Any]] = config.probe_settings if config is not None else {}
+    if probes is not None and not isinstance(probes, str):
+        probes = list(probes)
+    if config is not None:
+        given = [] if probes is None or isinstance(probes, str) else probes
+        check_config(config, [p for p in given if isinstance(p, (Probe, type))])
     if probes is None:
         items: list[str | Probe] = list(_entry_points())
     elif isinstance(probes, str):
@@ -99,7 +136,7 @@ def resolve_probes(
     seen: set[str] = set()
     for item in items:
         if isinstance(item, Probe):
-            probe = item.with_settings(**settings.get(item.name, {})) if item.name in settings else item
+            probe = item.with_settings(**settings[item.name]) if item.name in settings else item
         elif isinstance(item, type) and issubclass(item, Probe):
             probe = item(**settings.get(item.name, {}))
         elif isinstance(item, str) and probes is None:
@@ -131,3 +168,85 @@ class _Unloadable(Probe):
 
     def run(self, ctx: Any) -> Any:
         raise RuntimeError(self._reason)
+
+
+def configure(probe: Probe, settings: Mapping[str, Any] | None) -> Probe:
+    """``probe`` with a policy's settings for it, a bad one named in one line."""
+    if not settings:
+        return probe
+    cls = type(probe)
+    if dataclasses.is_dataclass(cls):
+        problem = _settings_problem(cls, probe.name, settings)
+        if problem is not None:
+            raise ProbeConfigError(problem)
+    return probe.with_settings(**settings)
+
+
+def check_config(config: AuditConfig, probes: Iterable[Probe | type[Probe]] = ()) -> None:
+    """Every probe the config names (settings, gate, waivers) is one of ``probes`` or
+    installed, and the settings build their probe; else ``ProbeConfigError``, with
+    the config file's name in front when it came from one."""
+    classes = {p.name: (p if isinstance(p, type) else type(p)) for p in probes}
+    try:
+        _check_names(config, classes)
+        for name, table in config.probe_settings.items():
+            cls = classes.get(name) or _installed_class(name)
+            if cls is not None and dataclasses.is_dataclass(cls):
+                problem = _settings_problem(cls, name, table)
+                if problem is not None:
+                    raise ProbeConfigError(problem)
+    except ProbeConfigError as exc:
+        if config.source is None:
+            raise
+        raise ProbeConfigError(f"{display_path(Path(config.source))}: {exc}") from None
+
+
+def _check_names(config: AuditConfig, classes: Mapping[str, type[Probe]]) -> None:
+    # A setting or a waiver for a probe that does not exist would be ignored, and a
+    # typo in a waiver would leave the finding it meant failing: say so instead.
+    named = [("settings", n) for n in dict.fromkeys([*config.probe_settings, *config.policy.probe_fail_on])]
+    named += [("waiver", w.probe) for w in config.policy.waivers]
+    installed = installed_probe_names()
+    for what, name in named:
+        if name not in installed and name not in classes:
+            listed = ", ".join(installed) or "(none installed)"
+            raise ProbeConfigError(UNKNOWN_PROBE.format(what=what, name=name, installed=listed))
+
+
+def _installed_class(name: str) -> type[Probe] | None:
+    try:
+        return probe_class(name)
+    except Exception:  # a broken third-party probe: not this config's mistake; the audit reports it
+        return None
+
+
+def _build_problem(cls: type[Probe], settings: Mapping[str, Any]) -> str | None:
+    """What building the probe with these settings says is wrong with them, if anything."""
+    try:
+        cls(**settings)
+    except ProbeConfigError as exc:
+        return str(exc)
+    except Exception as exc:  # a value of the wrong type trips the probe's own checks
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _settings_problem(cls: type[Probe], name: str, settings: Mapping[str, Any]) -> str | None:
+    """Build the probe with its configured settings now, so that a bad one is named
+    (probe and setting) before the audit starts, not in its middle."""
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
+    for setting in settings:
+        if setting not in fields:
+            return NO_SUCH_SETTING.format(name=name, setting=setting, known=", ".join(sorted(fields)) or "(none)")
+    missing = dataclasses.MISSING
+    if any(f.default is missing and f.default_factory is missing and k not in settings for k, f in fields.items()):
+        return None  # needs a setting the config does not give: only the code that builds it can
+    problem = _build_problem(cls, settings)
+    if problem is None:
+        return None
+    # Blame the one setting that fails the same way on its own; else it is their combination.
+    for setting, value in settings.items():
+        if _build_problem(cls, {setting: value}) == problem:
+            return BAD_SETTING.format(name=name, setting=setting, value=value, problem=problem)
+    listed = ", ".join(f"{k} = {v!r}" for k, v in settings.items())
+    return BAD_SETTINGS.format(name=name, settings=listed, problem=problem)

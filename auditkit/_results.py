@@ -1,8 +1,14 @@
 """The plain, frozen data an audit produces: findings, probe results, the scorecard.
 
-Everything here is JSON-ready (``to_dict``) and never mutated after it is built.
-The JSON layout is the contract with CI and other tools; it is described by
-``auditkit/schema/scorecard.schema.json`` and versioned by ``SCHEMA_VERSION``.
+Everything here is JSON-ready (``to_dict``) and deeply immutable: metrics
+become read-only mappings and tuples, so no probe, renderer or user can change
+a result after it is built. The JSON layout is the contract with CI and other
+tools; it is described by ``auditkit/schema/scorecard.schema.json`` and
+versioned by ``SCHEMA_VERSION``.
+
+What the gate decided is stored here too (by ``auditkit._judge``, the one place
+the policy is applied): each finding's ``gate`` mark, each probe's status and
+the severity it was judged at, and the scorecard's ``verdict`` with its reasons.
 """
 
 from __future__ import annotations
@@ -12,22 +18,32 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from auditkit._figures import figure_from_dict
-from auditkit._values import OPS, Condition, Op, Severity, jsonable
+from auditkit._values import OPS, Condition, Op, Severity, freeze, jsonable, thaw
 
 __all__ = [
     "SCHEMA_VERSION",
     "Condition",
     "Finding",
+    "GateMark",
     "ProbeResult",
     "Scorecard",
     "Severity",
     "Status",
+    "Verdict",
+    "WaiverUse",
     "jsonable",
 ]
 
-SCHEMA_VERSION = 1
+# 2: findings carry their gate mark, probes their gate severity and figures,
+# the scorecard its verdict (gate score, reasons, waivers). Version 1 files
+# are still read: the judge fills in what they lack.
+SCHEMA_VERSION = 2
 
 Status = Literal["passed", "failed", "error", "skipped"]
+# What the gate made of a finding: it fails the gate; it is below the gate's
+# severity; a waiver covers it; or the waiver that covered it has expired (it fails).
+GateMark = Literal["fails", "passes", "waived", "waiver_expired"]
+GATE_MARKS: tuple[str, ...] = ("fails", "passes", "waived", "waiver_expired")
 
 
 @dataclass(frozen=True)
@@ -46,15 +62,27 @@ class Finding:
     slice: tuple[Condition, ...] | None = None
     metrics: Mapping[str, Any] = field(default_factory=dict)
     examples: tuple[Any, ...] = ()
+    gate: GateMark | None = None  # set by the judge; None until the policy has been applied
+    waiver: str | None = None  # the waiver's note when one covers the finding
+
+    @property
+    def fails_gate(self) -> bool:
+        return self.gate in ("fails", "waiver_expired")
+
+    @property
+    def waived(self) -> bool:
+        return self.gate == "waived"
 
     def __post_init__(self) -> None:
+        if self.gate is not None and self.gate not in GATE_MARKS:
+            raise ValueError(f"unknown gate mark {self.gate!r}; expected one of {GATE_MARKS}")
         object.__setattr__(self, "severity", Severity.parse(self.severity))
         object.__setattr__(self, "features", tuple(str(f) for f in self.features))
         if self.slice is not None:
             conds = tuple(c if isinstance(c, Condition) else Condition(**c) for c in self.slice)
             object.__setattr__(self, "slice", conds)
-        object.__setattr__(self, "metrics", jsonable(dict(self.metrics)))
-        object.__setattr__(self, "examples", tuple(jsonable(list(self.examples))))
+        object.__setattr__(self, "metrics", freeze(jsonable(dict(self.metrics))))
+        object.__setattr__(self, "examples", freeze(jsonable(list(self.examples))))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,8 +91,10 @@ class Finding:
             "message": self.message,
             "features": list(self.features),
             "slice": None if self.slice is None else [c.to_dict() for c in self.slice],
-            "metrics": dict(self.metrics),
-            "examples": list(self.examples),
+            "metrics": thaw(self.metrics),
+            "examples": thaw(self.examples),
+            "gate": self.gate,
+            "waiver": self.waiver,
         }
 
     @classmethod
@@ -77,6 +107,8 @@ class Finding:
             slice=None if d.get("slice") is None else tuple(Condition(**c) for c in d["slice"]),
             metrics=d.get("metrics") or {},
             examples=tuple(d.get("examples") or ()),
+            gate=d.get("gate"),
+            waiver=d.get("waiver"),
         )
 
 
@@ -93,9 +125,12 @@ class ProbeResult:
     findings: tuple[Finding, ...] = ()
     seed: int | None = None
     figures: tuple[Any, ...] = ()  # auditkit.figures records, drawn by the reports
+    fail_on: Severity | None = None  # the severity its findings were judged to fail at
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "metrics", jsonable(dict(self.metrics)))
+        if self.fail_on is not None:
+            object.__setattr__(self, "fail_on", Severity.parse(self.fail_on))
+        object.__setattr__(self, "metrics", freeze(jsonable(dict(self.metrics))))
         object.__setattr__(self, "findings", tuple(self.findings))
         object.__setattr__(self, "figures", tuple(self.figures))
         # Kept at the precision the JSON stores, so a report rendered now and one rendered
@@ -117,7 +152,8 @@ class ProbeResult:
             "reason": self.reason,
             "duration_s": self.duration_s,
             "seed": self.seed,
-            "metrics": dict(self.metrics),
+            "fail_on": None if self.fail_on is None else self.fail_on.value,
+            "metrics": thaw(self.metrics),
             "findings": [f.to_dict() for f in self.findings],
             "figures": [f.to_dict() for f in self.figures],
         }
@@ -134,11 +170,62 @@ class ProbeResult:
             findings=tuple(Finding.from_dict(f) for f in d.get("findings") or ()),
             seed=d.get("seed"),
             figures=_figures(d.get("figures") or ()),
+            fail_on=d.get("fail_on"),
         )
 
 
 def _figures(raw: Any) -> tuple[Any, ...]:
     return tuple(figure_from_dict(f) for f in raw)
+
+
+@dataclass(frozen=True)
+class WaiverUse:
+    """How one waiver of the policy stood on the audit's day: expired or not, and
+    how many findings it waived (an expired one waives none)."""
+
+    covers: str
+    reason: str
+    expires: str | None = None
+    expired: bool = False
+    matched: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"covers": self.covers, "reason": self.reason, "expires": self.expires,
+                "expired": self.expired, "matched": self.matched}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> WaiverUse:
+        return cls(d["covers"], d["reason"], d.get("expires"), bool(d.get("expired")), int(d.get("matched") or 0))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Why the scorecard passed or failed: the score the gate held against its floor
+    (waived findings set aside), one line per reason it failed, and the waivers' standing."""
+
+    gate_score: float
+    reasons: tuple[str, ...] = ()
+    waivers: tuple[WaiverUse, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "gate_score", float(self.gate_score))
+        object.__setattr__(self, "reasons", tuple(str(r) for r in self.reasons))
+        object.__setattr__(self, "waivers", tuple(self.waivers))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "gate_score": round(self.gate_score, 2),
+            "reasons": list(self.reasons),
+            "waivers": [w.to_dict() for w in self.waivers],
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Verdict:
+        return cls(
+            gate_score=d["gate_score"],
+            reasons=tuple(d.get("reasons") or ()),
+            waivers=tuple(WaiverUse.from_dict(w) for w in d.get("waivers") or ()),
+        )
 
 
 @dataclass(frozen=True)
@@ -156,12 +243,13 @@ class Scorecard:
     probes: tuple[ProbeResult, ...]
     auditkit_version: str = ""
     schema_version: int = SCHEMA_VERSION
+    verdict: Verdict | None = None  # None until judged (a version-1 file, a card built by hand)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "probes", tuple(self.probes))
-        object.__setattr__(self, "model", jsonable(dict(self.model)))
-        object.__setattr__(self, "data", jsonable(dict(self.data)))
-        object.__setattr__(self, "policy", jsonable(dict(self.policy)))
+        object.__setattr__(self, "model", freeze(jsonable(dict(self.model))))
+        object.__setattr__(self, "data", freeze(jsonable(dict(self.data))))
+        object.__setattr__(self, "policy", freeze(jsonable(dict(self.policy))))
 
     def __getitem__(self, name: str) -> ProbeResult:
         for result in self.probes:
@@ -179,12 +267,13 @@ class Scorecard:
             "auditkit_version": self.auditkit_version,
             "seed": self.seed,
             "created_at": self.created_at,
-            "model": dict(self.model),
-            "data": dict(self.data),
+            "model": thaw(self.model),
+            "data": thaw(self.data),
             "score": round(float(self.score), 2),
             "grade": self.grade,
             "passed": self.passed,
-            "policy": dict(self.policy),
+            "verdict": None if self.verdict is None else self.verdict.to_dict(),
+            "policy": thaw(self.policy),
             "probes": [p.to_dict() for p in self.probes],
         }
 
@@ -202,4 +291,5 @@ class Scorecard:
             passed=d["passed"],
             policy=d["policy"],
             probes=tuple(ProbeResult.from_dict(p) for p in d["probes"]),
+            verdict=None if d.get("verdict") is None else Verdict.from_dict(d["verdict"]),
         )

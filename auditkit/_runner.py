@@ -1,4 +1,5 @@
-"""The runner: binds the model to the data, runs each probe isolated, scores, gates."""
+"""The runner: binds the model to the data, runs each probe isolated, scores;
+the judge (``auditkit._judge``) applies the gate."""
 
 from __future__ import annotations
 
@@ -12,15 +13,16 @@ from typing import Any
 
 import numpy as np
 
-from auditkit import __version__
 from auditkit._data import AuditData
-from auditkit._errors import AuditkitError, DataError, ProbeConfigError, ProbeSkipped
+from auditkit._errors import AuditkitError, DataError, ModelFailure, ProbeConfigError, ProbeSkipped
+from auditkit._judge import judge_result, judge_scorecard
 from auditkit._models import Model, wrap
 from auditkit._policy import AuditConfig, GatePolicy
-from auditkit._probe import AuditContext, Evidence, ModelFailure, Probe, SharedPredictions, derive_seed
+from auditkit._probe import AuditContext, Evidence, Probe, SharedPredictions, derive_seed
 from auditkit._registry import resolve_probes
 from auditkit._results import ProbeResult, Scorecard
 from auditkit._scoring import grade, overall_score, probe_score
+from auditkit._version import __version__
 
 __all__ = ["AuditSession", "audit"]
 
@@ -44,7 +46,11 @@ class AuditSession:
         self._fingerprint = self.model.fingerprint()
 
     def run(self, probe: Probe) -> ProbeResult:
-        """Run one probe, isolated: its exception, hang or side effect becomes its ``error``."""
+        """Run one probe, isolated (its exception, hang or side effect becomes its
+        ``error``), and judge its result under the policy."""
+        return judge_result(self._run(probe), self.config.policy)
+
+    def _run(self, probe: Probe) -> ProbeResult:
         seed = derive_seed(self.seed, probe.name)
         reason = probe.applies(self.model, self.data)
         if reason is not None:
@@ -68,34 +74,36 @@ class AuditSession:
                 duration_s=duration,
                 seed=seed,
             )
-        return self.judge(probe.name, outcome, duration, seed)
-
-    def judge(self, name: str, evidence: Evidence, duration: float, seed: int) -> ProbeResult:
-        findings = tuple(evidence.findings)
-        failed = any(self.config.policy.fails(f, probe=name) for f in findings)
-        score = probe_score(findings) if evidence.score is None else float(evidence.score)
-        return ProbeResult(
-            name=name,
-            status="failed" if failed else "passed",
-            score=score,
-            duration_s=duration,
-            metrics=evidence.metrics,
-            findings=findings,
-            figures=tuple(evidence.figures),
-            seed=seed,
-        )
+        return _result(probe.name, outcome, duration, seed)
 
     def scorecard(self, results: Iterable[ProbeResult]) -> Scorecard:
+        """The audit's scorecard, judged once under the policy."""
         results = tuple(results)
         return build_scorecard(results, self.model, self.data, self.seed, self.config.policy)
+
+
+def _result(name: str, evidence: Evidence, duration: float, seed: int) -> ProbeResult:
+    """What the probe measured and found, copied into frozen results: whatever the
+    probe does later to the dicts and lists it returned cannot reach them."""
+    findings = tuple(evidence.findings)
+    score = probe_score(findings) if evidence.score is None else float(evidence.score)
+    return ProbeResult(
+        name=name,
+        status="passed",  # it ran; the judge decides whether it failed the gate
+        score=score,
+        duration_s=duration,
+        metrics=evidence.metrics,
+        findings=findings,
+        figures=tuple(evidence.figures),
+        seed=seed,
+    )
 
 
 def build_scorecard(
     results: tuple[ProbeResult, ...], model: Model, data: AuditData, seed: int, policy: GatePolicy
 ) -> Scorecard:
     score = overall_score(results)
-    passed = policy.passes(results)
-    return Scorecard(
+    card = Scorecard(
         auditkit_version=__version__,
         seed=seed,
         created_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -103,10 +111,11 @@ def build_scorecard(
         data=data.describe(),
         score=score,
         grade=grade(score),
-        passed=passed,
+        passed=False,  # until judged, just below
         policy=policy.to_dict(),
         probes=results,
     )
+    return judge_scorecard(card)
 
 
 def _with(result: ProbeResult, **changes: Any) -> ProbeResult:
@@ -182,8 +191,10 @@ def audit(
         raise AuditkitError(f"jobs must be a whole number, at least 1; got {jobs!r}")
     if isinstance(partitions, bool) or not isinstance(partitions, (int, np.integer)) or partitions < 1:
         raise AuditkitError(f"partitions must be a whole number, at least 1; got {partitions!r}")
+    config = AuditConfig.coerce(config)
+    # Probes first: a mistake in their names or settings is the user's, reported before any work.
+    selected = resolve_probes(probes, config)
     session = AuditSession(model, data, seed=seed, config=config, partitions=int(partitions))
-    selected = resolve_probes(probes, session.config.probe_settings)
     if not selected:
         # An audit of nothing would pass every gate.
         raise ProbeConfigError(

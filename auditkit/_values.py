@@ -16,7 +16,7 @@ import numpy as np
 
 from auditkit._errors import ProbeConfigError
 
-__all__ = ["OPS", "Condition", "Op", "Severity", "jsonable"]
+__all__ = ["OPS", "Condition", "FrozenDict", "Op", "Severity", "freeze", "jsonable", "thaw"]
 
 Op = Literal["==", "in", "<", "<=", ">", ">=", "between", "is_null"]
 OPS: tuple[str, ...] = ("==", "in", "<", "<=", ">", ">=", "between", "is_null")
@@ -116,6 +116,57 @@ def jsonable(value: Any) -> Any:
     except ImportError:  # pragma: no cover - pandas is a dependency
         pass
     return str(value)
+
+
+class FrozenDict(dict):  # type: ignore[type-arg]
+    """A dict that cannot change: what a result's metrics become once it is built.
+
+    A ``dict`` subclass, so ``json.dumps`` writes it as it is; it pickles (pytest-xdist
+    sends results between processes) and compares equal to the plain dict it came from.
+    """
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("an audit result cannot be changed after it is built")
+
+    __setitem__ = __delitem__ = __ior__ = _read_only  # type: ignore[assignment]
+    clear = pop = popitem = setdefault = update = _read_only  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenDict, (dict(self),))
+
+    def __copy__(self) -> FrozenDict:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> FrozenDict:
+        return self
+
+
+def freeze(value: Any) -> Any:
+    """A JSON-ready value made deeply immutable: dicts become ``FrozenDict``, lists tuples."""
+    if isinstance(value, Mapping):
+        return value if isinstance(value, FrozenDict) and _frozen(value) else FrozenDict((str(k), freeze(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def _frozen(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return isinstance(value, FrozenDict) and all(_frozen(v) for v in value.values())
+    if isinstance(value, list):
+        return False
+    if isinstance(value, tuple):
+        return all(_frozen(v) for v in value)
+    return True
+
+
+def thaw(value: Any) -> Any:
+    """A frozen value back as plain dicts and lists (what ``to_dict`` hands out)."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [thaw(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)

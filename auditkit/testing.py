@@ -41,7 +41,8 @@ listed in                 xfails with the reason given (an error is still an
 
 With the fixtures named ``audit_model`` and ``audit_data``, the probe runs
 while the test is set up; with other names it runs in ``probe.check``, and
-an error there is reported as a failure. Either way, the work probes share
+an error there is reported as a failure. (``probe`` is a :class:`ProbeCheck`:
+the probe, plus ``check``.) Either way, the work probes share
 (binding the model, its predictions on the data) is done once per test
 session for each (model, data) pair: make the two fixtures session-scoped,
 since a fresh object per test is a fresh audit.
@@ -52,6 +53,9 @@ prints the scorecard at the end of the run, puts each probe's metrics into
 its JUnit properties (``--junitxml``), and reads the same ``[tool.auditkit]``
 policy from pyproject.toml as the ``auditkit`` command line.
 
+Outside pytest, :func:`check_probe` runs one probe as a test in plain Python
+(as scikit-learn's ``check_estimator`` does).
+
 For property tests of your own, ``auditkit.strategies`` generates rows and
 frames from an ``AuditData``'s schema for hypothesis' ``@given``.
 """
@@ -59,15 +63,76 @@ frames from an ``AuditData``'s schema for hypothesis' ``@given``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
-from auditkit._errors import ProbeConfigError
+from auditkit._errors import ProbeConfigError, ProbeSkipped
+from auditkit._judge import ERROR_TEXT, failure_text
 from auditkit._probe import Probe
 from auditkit._registry import resolve_probes
 
-__all__ = ["MARKER", "parametrize_with_probes"]
+if TYPE_CHECKING:
+    from auditkit._data import AuditData
+    from auditkit._results import ProbeResult
+
+__all__ = ["MARKER", "ProbeCheck", "check_probe", "parametrize_with_probes"]
+
+# How the pytest plugin runs a check inside an audit test: in the run's shared audit.
+CheckRunner = Callable[[Probe, Any, "AuditData", "int | None", "str | None"], "ProbeResult"]
+
+
+def check_probe(
+    probe: Probe, model: Any, data: AuditData, *, seed: int = 0, fail_on: str = "high"
+) -> ProbeResult:
+    """Run one probe alone and raise ``AssertionError`` when it fails the gate.
+
+    The message lists its findings and the audit seed that reproduces the
+    failure: pass it back as ``seed``. A probe that could not run raises
+    ``RuntimeError``; one that does not apply raises ``ProbeSkipped``.
+    """
+    __tracebackhide__ = True
+    from auditkit._runner import audit
+
+    card = audit(model, data, probes=[probe], seed=seed, config={"fail_on": fail_on})
+    result = card.probes[0]
+    if result.status == "failed":
+        raise AssertionError(failure_text(result, card.seed))
+    if result.status == "error":
+        raise RuntimeError(ERROR_TEXT.format(name=result.name, reason=result.reason))
+    if result.status == "skipped":
+        raise ProbeSkipped(result.reason or "skipped")
+    return result
+
+
+class ProbeCheck:
+    """What :func:`parametrize_with_probes` hands a test as ``probe``: the probe, with
+    ``check``. Inside an audit test the pytest plugin binds it to the run, so the
+    probe joins the run's shared audit and scorecard, under its seed and gate;
+    unbound, ``check`` is :func:`check_probe`. Anything else is the probe's own
+    (``probe.name``, ``probe.settings()``)."""
+
+    def __init__(self, probe: Probe, runner: CheckRunner | None = None) -> None:
+        self.probe = probe
+        self._runner = runner
+
+    def bind(self, runner: CheckRunner) -> ProbeCheck:
+        return ProbeCheck(self.probe, runner)
+
+    def check(self, model: Any, data: AuditData, *, seed: int | None = None, fail_on: str | None = None) -> ProbeResult:
+        """Run the probe on (model, data); ``AssertionError`` when it fails the gate."""
+        __tracebackhide__ = True
+        if self._runner is not None:
+            return self._runner(self.probe, model, data, seed, fail_on)
+        return check_probe(self.probe, model, data, seed=0 if seed is None else seed, fail_on=fail_on or "high")
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("probe", "_runner"):
+            raise AttributeError(name)
+        return getattr(self.probe, name)
+
+    def __repr__(self) -> str:
+        return repr(self.probe)
 
 #: The marker that makes a test an audit test (``parametrize_with_probes`` adds it).
 MARKER = "auditkit"
@@ -102,7 +167,7 @@ def parametrize_with_probes(
                 f"expected_failures[{name!r}] needs a reason, so the next reader knows why it may fail"
             )
     params = [
-        pytest.param(probe, id=probe.name, marks=_expected_failure(expected[probe.name]) if probe.name in expected else ())
+        pytest.param(ProbeCheck(probe), id=probe.name, marks=_expected_failure(expected[probe.name]) if probe.name in expected else ())
         for probe in selected
     ]
     parametrize = pytest.mark.parametrize("probe", params)

@@ -1,65 +1,49 @@
-"""What every report format shares: findings with their waiver status, worst-first
-order, slices in words, metrics flattened to a bounded list of numbers."""
+"""What every report format shares: findings worst first with the gate's marks,
+the verdict's notes, slices in words, metrics flattened to a bounded list of numbers.
+
+Renderers only read what the judge stored in the scorecard (``auditkit._judge``);
+a card that was never judged (a version-1 file, one built by hand) is judged
+once on the way in, by :func:`judged`.
+"""
 
 from __future__ import annotations
 
 import json
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from auditkit._policy import GatePolicy, WaiverStatus, scorecard_date, waiver_statuses
+from auditkit._judge import ensure_judged
 from auditkit._results import Condition, Finding, ProbeResult, Scorecard
 
 __all__ = [
-    "ShownFinding",
     "describe_slice",
     "expired_waivers",
     "flatten_metrics",
     "fmt_number",
+    "judged",
     "score_notes",
     "shown_findings",
     "truncate",
     "verdict",
 ]
 
-
-@dataclass(frozen=True)
-class ShownFinding:
-    """A finding as a report shows it: with the waiver that covers it and whether it fails the gate."""
-
-    finding: Finding
-    waiver: WaiverStatus | None
-    fails_gate: bool
-
-    @property
-    def waived(self) -> bool:
-        return self.waiver is not None and self.waiver.active
+judged = ensure_judged
 
 
-def shown_findings(card: Scorecard, result: ProbeResult) -> list[ShownFinding]:
+def shown_findings(result: ProbeResult) -> list[Finding]:
     """The probe's findings, worst first (the probe's order among equals)."""
-    statuses = waiver_statuses(card)
-    policy = GatePolicy.from_dict(card.policy)
-    threshold = policy.threshold(result.name)
-    out = []
-    for i, f in enumerate(result.findings):
-        status = statuses.get((result.name, i))
-        waived = status is not None and status.active
-        out.append(ShownFinding(f, status, fails_gate=f.severity >= threshold and not waived))
-    order = sorted(range(len(out)), key=lambda i: (-out[i].finding.severity.rank, i))
-    return [out[i] for i in order]
+    order = sorted(range(len(result.findings)), key=lambda i: (-result.findings[i].severity.rank, i))
+    return [result.findings[i] for i in order]
 
 
 def expired_waivers(card: Scorecard) -> list[str]:
-    """One line for each waiver that has lapsed by the audit's day (matched or not)."""
-    policy = GatePolicy.from_dict(card.policy)
-    day = scorecard_date(card)
+    """One line for each waiver that had lapsed by the audit's day (matched or not)."""
+    uses = card.verdict.waivers if card.verdict is not None else ()
     return [
-        f"waiver for {w.describe()} expired on {w.expires.isoformat()} and no longer waives ({w.reason})"
-        for w in policy.waivers
-        if w.expired(day) and w.expires is not None
+        f"waiver for {w.covers} expired on {w.expires} and no longer waives ({w.reason})"
+        for w in uses
+        if w.expired
     ]
 
 
@@ -72,11 +56,10 @@ def score_notes(card: Scorecard) -> list[str]:
     against its floor when waived findings are set aside, and the probes that errored,
     whose findings nobody knows (the score counts only the probes that ran)."""
     notes = []
-    policy = GatePolicy.from_dict(card.policy)
-    gate = policy.gate_score(card.probes, scorecard_date(card))
+    gate = card.verdict.gate_score if card.verdict is not None else card.score
     if round(gate) != round(card.score):
-        floor = f" (floor {policy.min_score:g})" if policy.min_score else ""
-        notes.append(f"gate score {gate:.0f}/100 with waived findings set aside{floor}")
+        floor = float(card.policy.get("min_score") or 0)
+        notes.append(f"gate score {gate:.0f}/100 with waived findings set aside" + (f" (floor {floor:g})" if floor else ""))
     if card.probes and all(r.status == "skipped" for r in card.probes):
         notes.append("nothing was checked: every probe was skipped")
     errored = sum(r.status == "error" for r in card.probes)

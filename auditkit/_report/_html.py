@@ -14,23 +14,23 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from auditkit._policy import GatePolicy, scorecard_date
-from auditkit._report._charts import charts_for
+from auditkit._report._charts import charts_for, charts_notice
 from auditkit._report._common import (
-    ShownFinding,
     describe_slice,
     expired_waivers,
     flatten_metrics,
     fmt_number,
+    judged,
     score_notes,
     shown_findings,
     truncate,
     verdict,
 )
-from auditkit._results import ProbeResult, Scorecard
+from auditkit._results import Finding, ProbeResult, Scorecard
 
 __all__ = ["render_html"]
 
@@ -98,8 +98,7 @@ def _weight(view: dict[str, Any]) -> int:
     return 600 + int(text * 1.2)  # escaping makes quotes and brackets longer
 
 
-def _finding_view(s: ShownFinding) -> dict[str, Any]:
-    f = s.finding
+def _finding_view(f: Finding) -> dict[str, Any]:
     metrics, _ = flatten_metrics(f.metrics, limit=MAX_FINDING_METRICS, max_list=4)
     return {
         "severity": f.severity.value,
@@ -111,20 +110,20 @@ def _finding_view(s: ShownFinding) -> dict[str, Any]:
         "metrics": [(k, _value(v)) for k, v in metrics],
         "examples": [_example(e) for e in f.examples[:MAX_EXAMPLES]],
         "more_examples": max(0, len(f.examples) - MAX_EXAMPLES),
-        "waived": s.waived,
-        "waiver_note": s.waiver.note if s.waiver is not None else "",
-        "fails": s.fails_gate,
+        "waived": f.waived,
+        "waiver_note": f.waiver or "",
+        "fails": f.fails_gate,
     }
 
 
-def _select_findings(card: Scorecard) -> list[tuple[list[ShownFinding], list[dict[str, Any]]]]:
+def _select_findings(card: Scorecard) -> list[tuple[list[Finding], list[dict[str, Any]]]]:
     """Every probe's findings, and the views of those the page lists: the worst
     of the whole audit first, so that a long tail of minor findings in one probe
     never crowds out a critical one in the next."""
-    shown = [shown_findings(card, r) for r in card.probes]
+    shown = [shown_findings(r) for r in card.probes]
     order = sorted(
         ((p, i) for p, items in enumerate(shown) for i in range(min(len(items), MAX_FINDINGS_PER_PROBE))),
-        key=lambda pi: (-shown[pi[0]][pi[1]].finding.severity.rank, pi[0], pi[1]),
+        key=lambda pi: (-shown[pi[0]][pi[1]].severity.rank, pi[0], pi[1]),
     )
     budget = _Budget(FINDING_BUDGET)
     picked: dict[tuple[int, int], dict[str, Any]] = {}
@@ -138,12 +137,11 @@ def _select_findings(card: Scorecard) -> list[tuple[list[ShownFinding], list[dic
 
 def _probe_view(
     result: ProbeResult,
-    shown: list[ShownFinding],
+    shown: list[Finding],
     findings: list[dict[str, Any]],
-    policy: GatePolicy,
     budgets: dict[str, _Budget],
 ) -> dict[str, Any]:
-    counts = Counter(s.finding.severity.value for s in shown)
+    counts = Counter(f.severity.value for f in shown)
     metrics, cut = flatten_metrics(result.metrics, limit=MAX_PROBE_METRICS)
     metric_rows = [(k, _value(v)) for k, v in metrics]
     if not budgets["metrics"].take(sum(len(k) + len(v) + 60 for k, v in metric_rows)):
@@ -159,7 +157,7 @@ def _probe_view(
     if result.status in ("error", "skipped"):
         headline = result.reason or ""
     elif unwaived:
-        headline = f"[{unwaived[0].finding.severity.value}] {unwaived[0].finding.message}"
+        headline = f"[{unwaived[0].severity.value}] {unwaived[0].message}"
     elif shown:
         headline = "only waived findings"
     else:
@@ -172,7 +170,7 @@ def _probe_view(
         "summary": _summary(result),
         "duration": _duration(result.duration_s),
         "seed": result.seed if result.seed is not None else "-",
-        "threshold": policy.threshold(result.name).value,
+        "threshold": result.fail_on.value if result.fail_on is not None else "-",
         "counts": [(sev, counts[sev]) for sev in _SEVERITIES if counts[sev]],
         "waived_count": sum(1 for s in shown if s.waived),
         "headline": truncate(headline, 220),
@@ -192,41 +190,34 @@ def _summary(result: ProbeResult) -> str:
     return f"{n} finding{'s' if n != 1 else ''}." if n else "No findings."
 
 
-def _gate_line(policy: GatePolicy) -> str:
-    parts = [f"fails on any finding of severity {policy.fail_on.value} or above"]
-    if policy.probe_fail_on:
-        parts.append(
-            "per probe: " + ", ".join(f"{name} at {sev.value}" for name, sev in sorted(policy.probe_fail_on.items()))
-        )
-    parts.append("on any probe that could not run" if policy.fail_on_error else "not on probes that could not run")
-    if policy.min_score:
-        parts.append(f"and below a score of {fmt_number(policy.min_score)}")
+def _gate_line(policy: Mapping[str, Any]) -> str:
+    """The stored policy in words (the verdict itself is the judge's, stored beside it)."""
+    parts = [f"fails on any finding of severity {policy.get('fail_on', 'high')} or above"]
+    per_probe = policy.get("probe_fail_on") or {}
+    if per_probe:
+        parts.append("per probe: " + ", ".join(f"{name} at {sev}" for name, sev in sorted(per_probe.items())))
+    fail_on_error = policy.get("fail_on_error", True)
+    parts.append("on any probe that could not run" if fail_on_error else "not on probes that could not run")
+    if policy.get("min_score"):
+        parts.append(f"and below a score of {fmt_number(policy['min_score'])}")
     return "; ".join(parts) + "; waived findings are shown but do not fail it."
 
 
-def _waiver_rows(card: Scorecard, policy: GatePolicy) -> list[dict[str, Any]]:
-    day = scorecard_date(card)
-    rows = []
-    for w in policy.waivers:
-        matched = sum(1 for r in card.probes for f in r.findings if w.matches(r.name, f))
-        rows.append(
-            {
-                "covers": w.describe(),
-                "reason": w.reason,
-                "expires": w.expires.isoformat() if w.expires else "",
-                "expired": w.expired(day),
-                "matched": matched,
-            }
-        )
-    return rows
+def _waiver_rows(card: Scorecard) -> list[dict[str, Any]]:
+    uses = card.verdict.waivers if card.verdict is not None else ()
+    return [
+        {"covers": w.covers, "reason": w.reason, "expires": w.expires or "", "expired": w.expired, "matched": w.matched}
+        for w in uses
+    ]
 
 
 def render_html(card: Scorecard) -> str:
     """The scorecard as one self-contained HTML page (a string)."""
-    policy = GatePolicy.from_dict(card.policy)
+    notice = charts_notice(card)  # before judging, which brings an old card up to the current schema version
+    card = judged(card)
     budgets = {"charts": _Budget(CHART_BUDGET), "metrics": _Budget(METRICS_BUDGET)}
     probes = [
-        _probe_view(result, shown, views, policy, budgets)
+        _probe_view(result, shown, views, budgets)
         for result, (shown, views) in zip(card.probes, _select_findings(card))
     ]
     statuses = Counter(r.status for r in card.probes)
@@ -246,8 +237,9 @@ def render_html(card: Scorecard) -> str:
         model_extra=truncate(model_extra, 300),
         target=str(card.data.get("target", "?")),
         sensitive=[str(s) for s in card.data.get("sensitive") or ()],
-        gate_line=_gate_line(policy),
+        gate_line=_gate_line(card.policy),
         expired=expired_waivers(card),
-        waivers=_waiver_rows(card, policy),
+        waivers=_waiver_rows(card),
         probes=probes,
+        charts_notice=notice,
     )

@@ -1,4 +1,10 @@
-"""The JSON scorecard: the contract with CI and other tools."""
+"""The JSON scorecard: the contract with CI and other tools.
+
+Written at the current ``SCHEMA_VERSION``, with the judge's marks and verdict
+(a card that was never judged is judged first). Read back from any version the
+schema accepts: a version-1 file lacks the marks, which the judge fills in
+from its stored policy when a report or a diff first reads it.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,14 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from auditkit._judge import ensure_judged
 from auditkit._results import Scorecard
 
 __all__ = ["load_schema", "render_json", "scorecard_from_json", "validate_scorecard"]
 
 
 def render_json(card: Scorecard) -> str:
-    return json.dumps(card.to_dict(), indent=2, sort_keys=False, allow_nan=False) + "\n"
+    return json.dumps(ensure_judged(card).to_dict(), indent=2, sort_keys=False, allow_nan=False) + "\n"
 
 
 def scorecard_from_json(text: str) -> Scorecard:

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import re
 
-from auditkit._policy import GatePolicy
 from auditkit._report._common import (
-    ShownFinding,
     describe_slice,
     expired_waivers,
+    judged,
     score_notes,
     shown_findings,
     truncate,
     verdict,
 )
-from auditkit._results import Scorecard
+from auditkit._results import Finding, Scorecard
 
 __all__ = ["md_code", "md_escape", "render_markdown"]
 
@@ -50,7 +49,7 @@ def md_code(text: str) -> str:
 
 def render_markdown(card: Scorecard) -> str:
     """The scorecard as Markdown (a string)."""
-    policy = GatePolicy.from_dict(card.policy)
+    card = judged(card)
     icon = "\u2705" if card.passed else "\u274c"
     lines = [
         f"### {icon} auditkit: audit {verdict(card)}, score {card.score:.0f}/100 (grade {card.grade})",
@@ -59,22 +58,22 @@ def render_markdown(card: Scorecard) -> str:
         f"Model {md_code(card.model.get('kind', '?'))} ({md_escape(card.model.get('task', '?'))}) on "
         f"{card.data.get('rows', '?')} rows \u00d7 {card.data.get('columns', '?')} columns, target "
         f"**{md_escape(card.data.get('target', '?'))}**; seed {card.seed}; gate fails at "
-        f"**{policy.fail_on.value}**"
-        + (f" and below score {card.policy.get('min_score'):g}" if policy.min_score else "")
+        f"**{card.policy.get('fail_on', 'high')}**"
+        + (f" and below score {card.policy.get('min_score'):g}" if card.policy.get("min_score") else "")
         + ".",
         "",
         "| probe | status | score | worst finding |",
         "|---|---|--:|---|",
     ]
-    every: list[tuple[str, ShownFinding]] = []
+    every: list[tuple[str, Finding]] = []
     for r in card.probes:
-        shown = shown_findings(card, r)
+        shown = shown_findings(r)
         every.extend((r.name, s) for s in shown)
         unwaived = [s for s in shown if not s.waived]
         if r.status in ("error", "skipped"):
             worst = md_escape(truncate(r.reason or "", 160))
         elif unwaived:
-            w = unwaived[0].finding
+            w = unwaived[0]
             worst = f"**{w.severity.value}** {md_escape(truncate(w.message, 160))}"
             more = len(shown) - 1
             worst += f" (+{more} more)" if more else ""
@@ -87,15 +86,14 @@ def render_markdown(card: Scorecard) -> str:
     for note in expired_waivers(card):
         lines += ["", f"> \u26a0\ufe0f {md_escape(note)}"]
     if every:
-        every.sort(key=lambda item: -item[1].finding.severity.rank)
+        every.sort(key=lambda item: -item[1].severity.rank)
         lines += ["", "<details><summary>Findings ({})</summary>".format(len(every)), ""]
-        for name, s in every[:MAX_FINDINGS]:
-            f = s.finding
+        for name, f in every[:MAX_FINDINGS]:
             tags = []
-            if s.fails_gate:
+            if f.fails_gate:
                 tags.append("**fails the gate**")
-            if s.waiver is not None:
-                tags.append(f"_{md_escape(s.waiver.note)}_")
+            if f.waiver:
+                tags.append(f"_{md_escape(f.waiver)}_")
             where = []
             if f.features:
                 where.append("features: " + ", ".join(md_code(x) for x in f.features[:8]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from auditkit._report._common import ShownFinding, expired_waivers, score_notes, shown_findings
+from auditkit._report._common import expired_waivers, judged, score_notes, shown_findings
 from auditkit._results import Finding, ProbeResult, Scorecard
 
 __all__ = ["render_terminal"]
@@ -13,7 +13,7 @@ _STATUS_STYLE = {"passed": "green", "failed": "bold red", "error": "magenta", "s
 _SEVERITY_STYLE = {"info": "dim", "low": "cyan", "medium": "yellow", "high": "red", "critical": "bold red"}
 
 
-def _worst(result: ProbeResult, shown: list[ShownFinding]) -> tuple[str, Finding | None]:
+def _worst(result: ProbeResult, shown: list[Finding]) -> tuple[str, Finding | None]:
     """The worst finding the gate still counts (waived ones are only counted)."""
     if result.status in ("error", "skipped"):
         return result.reason or "", None
@@ -22,7 +22,7 @@ def _worst(result: ProbeResult, shown: list[ShownFinding]) -> tuple[str, Finding
     tail = f", {waived} waived" if waived else ""
     if not counted:
         return (f"no findings ({waived} waived)" if waived else "no findings"), None
-    worst = counted[0].finding
+    worst = counted[0]
     more = len(counted) - 1
     extra = f"+{more} more{tail}" if more else tail.lstrip(", ")
     return f"[{worst.severity.value}] {worst.message}" + (f" ({extra})" if extra else ""), worst
@@ -34,6 +34,7 @@ def render_terminal(card: Scorecard, *, color: bool = False, width: int = 120) -
     from rich.table import Table
     from rich.text import Text
 
+    card = judged(card)
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=color, no_color=not color, width=width, highlight=False)
     verdict = "PASSED" if card.passed else "FAILED"
@@ -57,7 +58,7 @@ def render_terminal(card: Scorecard, *, color: bool = False, width: int = 120) -
     table.add_column("worst finding", overflow="fold")
     for r in card.probes:
         status = Text(r.status, style=_STATUS_STYLE.get(r.status, ""))
-        text, finding = _worst(r, shown_findings(card, r))
+        text, finding = _worst(r, shown_findings(r))
         worst = Text(text)
         if finding is not None:
             worst.stylize(_SEVERITY_STYLE.get(finding.severity.value, ""), 0, len(finding.severity.value) + 2)

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 import auditkit
+from auditkit._judge import FAILURE_HEADER, PROBE_FAILED, RERUN_TEXT
 from auditkit._probe import derive_seed
-from auditkit._pytest_plugin import FAILURE_HEADER, MAX_METRIC_PROPERTIES, RERUN_TEXT
+from auditkit._report._junit import MAX_METRIC_PROPERTIES
 
 TOY_PROBES = '''
 """Probes with known outcomes and a model that counts its passes over the audit rows."""
@@ -197,7 +198,9 @@ def test_each_outcome_maps_to_its_test_outcome(suite: pytest.Pytester) -> None:
             "crashes *error*ZeroDivisionError: boom*",
             "needs_costs *skipped*no costs were given*",
             "spread *passed*65*",
-            "auditkit gate: FAILED - function model on 400 rows of 'y': probe(s) accuracy failed; probe(s) crashes could not run",
+            "auditkit gate: FAILED - function model on 400 rows of 'y': "
+            + PROBE_FAILED.format(name="accuracy", failing=1, gate="high", codes="low_accuracy")
+            + "; probe crashes could not run: ZeroDivisionError: boom",
         ]
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -397,7 +400,7 @@ def test_junit_properties_carry_the_metrics(suite: pytest.Pytester) -> None:
     }
     accuracy = props["test_audit[accuracy]"]
     assert accuracy["auditkit.status"] == "failed"
-    assert accuracy["auditkit.score"] == "35.0"
+    assert accuracy["auditkit.score"] == "35"
     assert float(accuracy["auditkit.metric.accuracy"]) == pytest.approx(_accuracy())
     assert accuracy["auditkit.metric.detail.rows"] == "400"
     assert accuracy["auditkit.metric.detail.curve"] == "[0.1, 0.2]"
@@ -447,18 +450,19 @@ def test_unusable_data_errors_every_probe_with_one_message(suite: pytest.Pyteste
 
 
 def test_check_outside_audit_tests_is_left_alone(suite: pytest.Pytester) -> None:
-    """probe.check in an ordinary test runs its own audit; the run prints no scorecard."""
+    """check_probe in an ordinary test runs its own audit; the run prints no scorecard."""
     suite.makepyfile(
         test_plain="""
 import pytest
 import toyprobes
+from auditkit.testing import check_probe
 
 
 def test_plain_check(audit_model, audit_data):
-    result = toyprobes.Accuracy().check(audit_model, audit_data)
+    result = check_probe(toyprobes.Accuracy(), audit_model, audit_data)
     assert result.status == "passed"
     with pytest.raises(AssertionError, match="low_accuracy|below the minimum"):
-        toyprobes.Accuracy(minimum=0.99).check(audit_model, audit_data)
+        check_probe(toyprobes.Accuracy(minimum=0.99), audit_model, audit_data)
 """
     )
     result = suite.runpytest("-p", "no:cacheprovider")

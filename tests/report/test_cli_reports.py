@@ -74,7 +74,7 @@ def test_run_writes_every_report_asked_for(audit_csv: Path, tmp_path: Path) -> N
     ("more", "message"),
     [
         (["--target", "nope"], "target column 'nope' is not in the audit data"),
-        (["--html", "missing-folder/card.html"], "cannot write 'missing-folder/card.html': folder 'missing-folder' does not exist"),
+        (["--html", "missing-folder/card.html"], "cannot write --html 'missing-folder/card.html': folder 'missing-folder' does not exist"),
         (["--markdown", "card.json"], "--json and --markdown both write 'card.json'; give each report its own file"),
         (["--config", "absent.toml"], "config file 'absent.toml' does not exist"),
     ],
@@ -145,8 +145,8 @@ def test_report_re_renders_a_saved_scorecard(full_card, tmp_path: Path) -> None:
         ("{not json", "saved.json is not JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
         ('{"score": 3}', "saved.json is not an auditkit scorecard: at the top level: 'schema_version' is a required property"),
         (None, "scorecard 'saved.json' does not exist"),
-        ('{"schema_version": 2}', "saved.json was written by a newer auditkit (scorecard schema version 2; "
-                                   "this one reads version 1): upgrade auditkit to read it"),
+        ('{"schema_version": 3}', "saved.json was written by a newer auditkit (scorecard schema version 3; "
+                                   "this one reads version 2): upgrade auditkit to read it"),
     ],
 )
 def test_report_refuses_what_is_not_a_scorecard(tmp_path: Path, content: str | None, message: str) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 import subprocess
 import sys
 import textwrap
@@ -15,7 +17,8 @@ import pytest
 
 import auditkit
 from auditkit import AuditData, Condition, Evidence, Finding, GatePolicy, Probe, ProbeConfigError, Waiver, audit
-from auditkit._policy import BAD_SETTING, BAD_SETTINGS, NO_SUCH_SETTING, UNKNOWN_PROBE
+from auditkit._judge import judge_result
+from auditkit._registry import BAD_SETTING, BAD_SETTINGS, NO_SUCH_SETTING, UNKNOWN_PROBE, resolve_probes
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -183,23 +186,29 @@ INSTALLED = ", ".join(sorted(p.name for p in auditkit.available_probes()))
     ],
 )
 def test_an_unknown_probe_or_a_bad_setting_is_a_config_error(tmp_path: Path, toml: str, message: str) -> None:
+    """Found when the audit resolves its probes (the registry), before any probe runs."""
     path = write(tmp_path / "pyproject.toml", toml)
+    config = auditkit.load_config(path)  # reading the file loads no probe
     with pytest.raises(ProbeConfigError) as err:
-        auditkit.load_config(path)
+        resolve_probes(["target_leakage"], config)
     assert str(err.value) == f"{path}: {message}"
 
 
 def test_an_unknown_setting_names_the_probe_and_its_settings(tmp_path: Path) -> None:
     path = write(tmp_path / "pyproject.toml", "[tool.auditkit.probes.slice_bias]\nbogus = 1\n")
     with pytest.raises(ProbeConfigError) as err:
-        auditkit.load_config(path)
+        resolve_probes(None, auditkit.load_config(path))
     assert str(err.value).startswith(f"{path}: " + NO_SUCH_SETTING.format(name="slice_bias", setting="bogus", known="age_bands, "))
 
 
 def test_a_probe_defined_in_the_test_suite_is_known_to_the_config(tmp_path: Path, clean_model, data) -> None:
-    """A suite's own probes run under the pytest plugin without being installed."""
+    """A suite's own probes need no entry point: the config may name the probes the audit is given."""
     path = write(tmp_path / "pyproject.toml", '[tool.auditkit.probes.biased]\nfail_on = "medium"\n[[tool.auditkit.waivers]]\nprobe = "leaky"\nreason = "r"\n')
-    assert auditkit.load_config(path).policy.threshold("biased") is auditkit.Severity.MEDIUM
+    config = auditkit.load_config(path)
+    assert config.policy.threshold("biased") is auditkit.Severity.MEDIUM
+    assert [p.name for p in resolve_probes([Biased(), Leaky], config)] == ["biased", "leaky"]
+    with pytest.raises(ProbeConfigError, match=r": waiver for unknown probe 'leaky'; installed probes are: "):
+        resolve_probes([Biased()], config)
     # A mapping given to audit() is checked the same way, with no file to name.
     with pytest.raises(ProbeConfigError, match=r"^settings for unknown probe 'baised'; installed probes are: "):
         audit(clean_model, data, probes=[Biased()], config={"probes": {"baised": {"fail_on": "medium"}}})
@@ -294,13 +303,18 @@ def test_a_waiver_holds_through_its_expiry_day_and_then_says_it_expired() -> Non
     on_the_day = policy.waiver_for("leaky", finding, dt.date(2026, 6, 30))
     assert on_the_day is not None and on_the_day.active
     assert on_the_day.note == "waived (until 2026-06-30): boat is dropped before scoring"
-    assert not policy.fails(finding, probe="leaky", on=dt.date(2026, 6, 30))
+    result = auditkit.ProbeResult(name="leaky", status="passed", score=0.0, findings=(finding,))
+    judged = judge_result(result, policy, dt.date(2026, 6, 30))
+    assert judged.status == "passed" and judged.findings[0].gate == "waived"
+    assert judged.findings[0].waiver == on_the_day.note
     after = policy.waiver_for("leaky", finding, dt.date(2026, 7, 1))
     assert after is not None and not after.active
     assert after.note == "waiver expired on 2026-06-30, so it no longer waives: boat is dropped before scoring"
-    assert policy.fails(finding, probe="leaky", on=dt.date(2026, 7, 1))
-    # Without the probe's name no waiver can apply: the finding is judged on its severity.
-    assert policy.fails(finding)
+    lapsed = judge_result(result, policy, dt.date(2026, 7, 1))
+    assert lapsed.status == "failed" and lapsed.findings[0].gate == "waiver_expired"
+    assert lapsed.findings[0].waiver == after.note and lapsed.findings[0].fails_gate
+    # Another probe's finding is judged on its severity alone.
+    assert judge_result(dataclasses.replace(result, name="other"), policy, dt.date(2026, 6, 30)).findings[0].gate == "fails"
 
 
 def test_a_holding_waiver_wins_over_a_lapsed_one() -> None:
@@ -333,7 +347,7 @@ def test_min_score_is_held_against_the_findings_no_waiver_covers(clean_model, da
     card = audit(clean_model, data, probes=[Leaky()], config=policy)
     # The card scores 0 (a critical finding), but the gate sees only the medium one: 65 >= 60.
     assert card.score == 0 and card.passed
-    assert GatePolicy.from_dict(card.policy).gate_score(card.probes) == 65
+    assert card.verdict is not None and card.verdict.gate_score == 65 and card.verdict.reasons == ()
     stricter = dict(policy, min_score=70)
     assert not audit(clean_model, data, probes=[Leaky()], config=stricter).passed
 
@@ -346,3 +360,85 @@ def test_a_probe_can_have_its_own_failing_severity(clean_model, data) -> None:
     assert card["leaky"].status == "failed"  # critical, at the global level
     lenient = {"fail_on": "medium", "probes": {"biased": {"fail_on": "critical"}}}
     assert audit(clean_model, data, probes=[Biased()], config=lenient)["biased"].status == "passed"
+
+
+# --- the judge: one verdict, stored; version-1 files judged when read ----------------------
+
+
+def test_the_verdict_and_the_marks_are_stored_in_the_scorecard(clean_model, data) -> None:
+    policy = {"min_score": 70, "waivers": [{"probe": "leaky", "features": ["boat"], "reason": "known"}]}
+    card = audit(clean_model, data, probes=[Leaky(), Biased()], config=policy)
+    assert [(f.features, f.gate) for f in card["leaky"].findings] == [(("boat",), "waived"), (("body",), "passes")]
+    assert card["leaky"].findings[0].waiver == "waived: known"
+    assert card["leaky"].fail_on is auditkit.Severity.HIGH and card["leaky"].status == "passed"
+    assert card.verdict is not None and card.verdict.reasons == ("score 65 is below the policy's min_score 70",)
+    assert not card.passed
+    (use,) = card.verdict.waivers
+    assert (use.covers, use.matched, use.expired) == ("leaky [boat]", 1, False)
+    doc = json.loads(auditkit.render_json(card))
+    assert doc["verdict"]["reasons"] == ["score 65 is below the policy's min_score 70"]
+    assert [f["gate"] for f in doc["probes"][0]["findings"]] == ["waived", "passes"]
+
+
+def _version_1(card: auditkit.Scorecard) -> dict:
+    """The card as auditkit wrote it before version 2: no marks, no gate severity, no figures, no verdict."""
+    doc = card.to_dict()
+    doc["schema_version"] = 1
+    doc.pop("verdict")
+    for probe in doc["probes"]:
+        probe.pop("fail_on")
+        probe.pop("figures")
+        for finding in probe["findings"]:
+            finding.pop("gate")
+            finding.pop("waiver")
+    return doc
+
+
+def test_a_version_1_scorecard_is_judged_when_read(clean_model, data) -> None:
+    policy = {"waivers": [{"probe": "leaky", "features": ["boat"], "reason": "dropped", "expires": "2999-12-31"}]}
+    card = audit(clean_model, data, probes=[Leaky()], config=policy)
+    old = _version_1(card)
+    auditkit.validate_scorecard(old)  # version 1 is still valid
+    read = auditkit.scorecard_from_json(json.dumps(old))
+    assert read.verdict is None and read.schema_version == 1
+    # Every face judges it the same, once, from the stored policy, as of the audit's day.
+    from auditkit._judge import ensure_judged
+
+    judged = ensure_judged(read)
+    assert judged.schema_version == 2 and judged.verdict == card.verdict
+    assert [f.gate for f in judged["leaky"].findings] == ["waived", "passes"]
+    assert "waived (until 2999-12-31): dropped" in auditkit.render_markdown(read)
+    assert auditkit.render_terminal(read) == auditkit.render_terminal(card)
+    assert json.loads(auditkit.render_json(read))["verdict"] == json.loads(auditkit.render_json(card))["verdict"]
+    diff = auditkit.diff_scorecards(read, card)
+    assert not diff.new and not diff.changed and diff.unchanged == 2
+
+
+def test_report_and_diff_read_a_version_1_file(tmp_path: Path, clean_model, data) -> None:
+    card = audit(clean_model, data, probes=[Leaky()], config={"waivers": [{"probe": "leaky", "features": ["boat"], "reason": "r"}]})
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(_version_1(card)), encoding="utf-8")
+    new = tmp_path / "new.json"
+    new.write_text(auditkit.render_json(card), encoding="utf-8")
+    report = subprocess.run([sys.executable, "-m", "auditkit", "report", "old.json", "--markdown", "old.md"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stderr
+    assert "waived: r" in (tmp_path / "old.md").read_text()
+    diff = subprocess.run([sys.executable, "-m", "auditkit", "diff", "old.json", "new.json", "--fail-on-new", "high"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert diff.returncode == 0, diff.stdout + diff.stderr
+
+
+def test_merging_pieces_judges_their_union_once(clean_model, data) -> None:
+    from auditkit._judge import merge_scorecards
+
+    session = auditkit.AuditSession(clean_model, data, config={"min_score": 50})
+    leaky, biased = session.run(Leaky()), session.run(Biased())
+    first, second = session.scorecard([leaky]), session.scorecard([biased])
+    (merged,) = merge_scorecards([(first, {"leaky": "known leak"}), (second, {})])
+    assert [p.name for p in merged.probes] == ["biased", "leaky"]
+    assert merged["leaky"].status == "passed" and {f.gate for f in merged["leaky"].findings} == {"waived"}
+    assert merged.passed and merged.verdict is not None and merged.verdict.gate_score == 65
+    assert list(merged.policy["waivers"]) == [{"probe": "leaky", "reason": "expected failure in the test suite: known leak"}]
+    (other_way,) = merge_scorecards([(second, {}), (first, {"leaky": "known leak"})])
+    assert other_way.probes == merged.probes and other_way.verdict == merged.verdict

@@ -11,6 +11,8 @@ import pytest
 
 import auditkit
 from auditkit import Condition, Finding, ProbeResult, Scorecard, Severity
+from auditkit._judge import judge_scorecard
+from auditkit._results import SCHEMA_VERSION
 from auditkit._scoring import grade, overall_score, probe_score
 
 
@@ -76,7 +78,58 @@ def test_scorecards_round_trip_and_validate() -> None:
     text = auditkit.render_json(card)
     auditkit.validate_scorecard(json.loads(text))
     again = auditkit.scorecard_from_json(text)
-    assert again.to_dict() == card.to_dict()
+    # Written judged (a card built by hand meets the judge on its way out), read back as written.
+    judged = judge_scorecard(card)
+    assert again.to_dict() == judged.to_dict() and again == judged
+    assert json.loads(text)["schema_version"] == SCHEMA_VERSION == 2
+    assert [f.gate for f in again["target_leakage"].findings] == ["fails"]
+    assert again.verdict is not None and again.verdict.reasons[0].startswith("probe target_leakage failed")
+
+
+def test_results_are_deeply_immutable_and_still_serialize_and_pickle() -> None:
+    import copy
+    import pickle
+
+    metrics = {"ranking": [{"feature": "a", "score": 0.9}], "detail": {"rows": 3}}
+    result = ProbeResult(name="p", status="passed", score=100.0, metrics=metrics)
+    metrics["detail"]["rows"] = 4  # the caller's dict is not the result's
+    assert result.metrics["detail"]["rows"] == 3
+    with pytest.raises(TypeError):
+        result.metrics["x"] = 1  # type: ignore[index]
+    with pytest.raises(TypeError):
+        result.metrics["detail"]["rows"] = 5  # type: ignore[index]
+    with pytest.raises(TypeError):
+        result.metrics["detail"].update(rows=5)  # type: ignore[union-attr]
+    assert isinstance(result.metrics["ranking"], tuple)
+    with pytest.raises(AttributeError):
+        result.metrics["ranking"].append({})  # type: ignore[union-attr]
+    finding = Finding(code="c", severity="low", message="m", metrics={"values": [1, 2]}, examples=[{"row": 1}])
+    with pytest.raises(TypeError):
+        finding.examples[0]["row"] = 2  # type: ignore[index]
+    assert isinstance(finding.metrics["values"], tuple)
+    # Still JSON as it always was, and it crosses processes (pytest-xdist) intact and frozen.
+    assert json.loads(json.dumps(result.to_dict()))["metrics"] == {"ranking": [{"feature": "a", "score": 0.9}], "detail": {"rows": 3}}
+    assert json.dumps(result.metrics) == '{"ranking": [{"feature": "a", "score": 0.9}], "detail": {"rows": 3}}'
+    again = pickle.loads(pickle.dumps(result))
+    assert again == result
+    with pytest.raises(TypeError):
+        again.metrics["detail"]["rows"] = 5  # type: ignore[index]
+    assert copy.deepcopy(result) == result
+    card = _card(result)
+    with pytest.raises(TypeError):
+        card.policy["fail_on"] = "critical"  # type: ignore[index]
+
+
+def test_the_schema_describes_every_figure_kind() -> None:
+    from auditkit._figures import FIGURE_KINDS
+
+    from auditkit._report import load_schema
+
+    defs = load_schema()["$defs"]
+    refs = {ref["$ref"].rsplit("/", 1)[-1] for ref in defs["figure"]["oneOf"]}
+    assert refs == set(FIGURE_KINDS)
+    for kind in FIGURE_KINDS:
+        assert defs[kind]["properties"]["kind"] == {"const": kind}
 
 
 @pytest.mark.parametrize(

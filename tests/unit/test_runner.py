@@ -248,10 +248,15 @@ def test_per_probe_settings_come_from_the_config(clean_model, data) -> None:
     assert card["failing"].findings[0].severity is Severity.LOW
 
 
-def test_check_raises_assertion_error_with_the_findings(clean_model, data) -> None:
-    Passing().check(clean_model, data)
-    with pytest.raises(AssertionError, match=r"\[high\] A planted finding, value 1.0 \(threshold 0.5\)"):
-        Failing().check(clean_model, data)
+def test_check_probe_raises_assertion_error_with_the_findings(clean_model, data) -> None:
+    from auditkit.testing import check_probe
+
+    assert check_probe(Passing(), clean_model, data).status == "passed"
+    with pytest.raises(AssertionError, match=r"\[high\] planted: A planted finding, value 1.0 \(threshold 0.5\)"):
+        check_probe(Failing(), clean_model, data)
+    assert check_probe(Failing(), clean_model, data, fail_on="critical").status == "passed"
+    with pytest.raises(RuntimeError, match="probe raising could not run: ZeroDivisionError"):
+        check_probe(Raising(), clean_model, data)
 
 
 @dataclass(frozen=True, kw_only=True)
