@@ -130,21 +130,22 @@ def define_groups(found: dict[str, Any]) -> list[Group]:
 
 
 class GroupCosts:
-    """Each group's row costs, and the other rows', as mergeable moments."""
+    """Each group's row costs, and all rows', as mergeable moments (the other rows' are the difference)."""
 
     def __init__(self, groups: Sequence[Group]) -> None:
         self.groups = tuple(groups)
         self.inside = [Moments(1) for _ in self.groups]
-        self.outside = [Moments(1) for _ in self.groups]
+        self.all = Moments(1)
 
     def add(self, frame: pd.DataFrame, row_cost: np.ndarray) -> None:
-        for g, inside, outside in zip(self.groups, self.inside, self.outside):
-            mask = g.mask(frame)
-            inside.add(row_cost[mask])
-            outside.add(row_cost[~mask])
+        if not self.groups:
+            return
+        self.all.add(row_cost)
+        for g, inside in zip(self.groups, self.inside):
+            inside.add(row_cost[g.mask(frame)])
 
     def merge(self, other: GroupCosts) -> GroupCosts:
-        for mine, theirs in zip(self.inside + self.outside, other.inside + other.outside):
+        for mine, theirs in zip([self.all, *self.inside], [other.all, *other.inside]):
             mine.merge(theirs)
         return self
 
@@ -193,7 +194,7 @@ def judge_groups(
     """
     overall = total / n
     pending: list[dict[str, Any]] = []
-    for g, inside, outside in zip(costs.groups, costs.inside, costs.outside):
+    for g, inside in zip(costs.groups, costs.inside):
         size = inside.n
         if size == 0:
             continue
@@ -211,7 +212,7 @@ def judge_groups(
                 "row_share": size / n,
                 "cost_share": group_total / total if total > 0 else float("nan"),
                 "ratio": mean / overall if overall > 0 else float("nan"),
-                "p_value": greater_p(inside, outside) if testable else None,
+                "p_value": greater_p(inside, costs.all.minus(inside)) if testable else None,
             }
         )
     tested = [g for g in pending if g["p_value"] is not None]

@@ -15,12 +15,14 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 __all__ = ["ExactSums", "Moments", "PairedDiffs", "TopRows", "ValueTable", "sparse_add"]
 
 # 2**-1074 (the smallest float) times 2**_SHIFT is a whole number: every float is an integer multiple of 2**-_SHIFT.
 _SHIFT = 1126
-_EXP_SPAN = 4096
+# Rows summed in one go: 2**25 halves of at most 2**27 sum below 2**53, exactly, as floats.
+_CHUNK = 1 << 25
 # Up to this many distinct rows of values, resamples and moments are computed from the table of distinct rows.
 MAX_DISTINCT = 2_000
 
@@ -45,17 +47,24 @@ class ExactSums:
         values, buckets = values[keep], np.asarray(buckets, dtype=np.int64)[keep]
         if len(values) == 0:
             return
+        for start in range(0, len(values), _CHUNK):
+            self._add(values[start:start + _CHUNK], buckets[start:start + _CHUNK])
+
+    def _add(self, values: np.ndarray, buckets: np.ndarray) -> None:
         mant, exp = np.frexp(values)  # values = mant * 2**exp, 0.5 <= |mant| < 1
         whole = np.ldexp(mant, 53).astype(np.int64)  # exact: |whole| < 2**53
-        hi, lo = whole >> 26, whole & ((1 << 26) - 1)  # small enough to sum 2**36 rows in int64
-        key = buckets * _EXP_SPAN + (exp + 2048)
-        order = np.argsort(key, kind="stable")
-        key = key[order]
-        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        his, los = np.add.reduceat(hi[order], starts), np.add.reduceat(lo[order], starts)
-        for k, h, low in zip(key[starts].tolist(), his.tolist(), los.tolist()):
-            bucket, e = divmod(k, _EXP_SPAN)
-            self.ints[bucket] += ((h << 26) + low) << (e - 2048 - 53 + _SHIFT)
+        hi, lo = whole >> 26, whole & ((1 << 26) - 1)
+        # Bins by (bucket, exponent); within a chunk the bins' float sums of these
+        # 27-bit halves stay below 2**53, so they are exact.
+        low_exp = int(exp.min())
+        span = int(exp.max()) - low_exp + 1
+        key = buckets * span + (exp - low_exp)
+        size = (int(buckets.max()) + 1) * span
+        his = np.bincount(key, weights=hi, minlength=size)
+        los = np.bincount(key, weights=lo, minlength=size)
+        for k in np.flatnonzero((his != 0) | (los != 0)).tolist():
+            bucket, e = divmod(k, span)
+            self.ints[bucket] += ((int(his[k]) << 26) + int(los[k])) << (e + low_exp - 53 + _SHIFT)
 
     def merge(self, other: ExactSums) -> ExactSums:
         self.ints = [a + b for a, b in zip(self.ints, other.ints)]
@@ -69,31 +78,45 @@ class ExactSums:
 
 
 class ValueTable:
-    """Distinct rows of values with their counts, while there are at most ``limit`` of them (else None)."""
+    """Distinct rows of values with their counts, sorted, while there are at most ``limit`` of them (else None)."""
 
     def __init__(self, width: int, limit: int = MAX_DISTINCT) -> None:
         self.limit = limit
         self.rows: np.ndarray | None = np.zeros((0, width))
         self.counts = np.zeros(0, dtype=np.int64)
 
-    def add(self, values: np.ndarray, counts: np.ndarray | None = None) -> None:
-        if self.rows is None:
+    def add(self, values: np.ndarray) -> None:
+        if self.rows is None or len(values) == 0:
             return
         values = np.asarray(values, dtype=float).reshape(len(values), -1)
-        counts = np.ones(len(values), dtype=np.int64) if counts is None else np.asarray(counts, dtype=np.int64)
-        rows, inverse = np.unique(np.concatenate([self.rows, values]), axis=0, return_inverse=True)
-        if len(rows) > self.limit:
+        # Hashing, column by column: a column of more distinct values than the limit
+        # (per-row costs) overflows at once, without sorting anything.
+        codes = np.zeros(len(values), dtype=np.int64)
+        for j in range(values.shape[1]):
+            column, uniques = pd.factorize(values[:, j])
+            codes, seen = pd.factorize(codes * len(uniques) + column)
+            if len(uniques) > self.limit or len(seen) > self.limit:
+                self.rows = None
+                return
+        counts = np.bincount(codes)
+        present = np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())  # each code's first row, in code order
+        self._combine(values[present], counts)
+
+    def _combine(self, rows: np.ndarray, counts: np.ndarray) -> None:
+        assert self.rows is not None
+        merged, inverse = np.unique(np.concatenate([self.rows, rows]), axis=0, return_inverse=True)
+        if len(merged) > self.limit:
             self.rows = None
             return
-        self.counts = np.bincount(inverse.ravel(), weights=np.concatenate([self.counts, counts]),
-                                  minlength=len(rows)).astype(np.int64)
-        self.rows = rows
+        total = np.zeros(len(merged), dtype=np.int64)
+        np.add.at(total, inverse.ravel(), np.concatenate([self.counts, counts]))
+        self.rows, self.counts = merged, total
 
     def merge(self, other: ValueTable) -> ValueTable:
         if other.rows is None:
             self.rows = None
-        else:
-            self.add(other.rows, other.counts)
+        elif self.rows is not None:
+            self._combine(other.rows, other.counts)
         return self
 
 
@@ -134,6 +157,22 @@ class Moments:
 
     def total(self) -> np.ndarray:
         return np.asarray(self.s1.values())
+
+    def minus(self, part: Moments) -> Moments:
+        """The moments of the rows of ``self`` that are not in ``part`` (a subset of them), exactly."""
+        out = Moments(len(self.s1.ints))
+        out.n = self.n - part.n
+        out.s1.ints = [a - b for a, b in zip(self.s1.ints, part.s1.ints)]
+        out.s2.ints = [a - b for a, b in zip(self.s2.ints, part.s2.ints)]
+        if self.table.rows is None or part.table.rows is None:
+            out.table.rows = None
+            return out
+        taken = {tuple(r): c for r, c in zip(part.table.rows.tolist(), part.table.counts.tolist())}
+        counts = np.array([c - taken.get(tuple(r), 0) for r, c in zip(self.table.rows.tolist(),
+                                                                         self.table.counts.tolist())], dtype=np.int64)
+        keep = counts > 0
+        out.table.rows, out.table.counts = self.table.rows[keep], counts[keep]
+        return out
 
     def mean_std(self) -> tuple[np.ndarray, np.ndarray]:
         if self.table.rows is not None and self.n:
