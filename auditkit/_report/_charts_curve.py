@@ -84,6 +84,10 @@ def focus_window(xs: np.ndarray, ys: np.ndarray, marks: Sequence[tuple[float, fl
         x_lo, x_hi = (min(x for x, _ in marks), max(x for x, _ in marks)) if marks else (full.x_lo, full.x_hi)
     for x, _ in marks:
         x_lo, x_hi = min(x_lo, x), max(x_hi, x)
+    narrowest = 0.02 * (full.x_hi - full.x_lo)  # a steep curve still gets a stretch of x to be read on
+    if x_hi - x_lo < narrowest:
+        middle = (x_lo + x_hi) / 2
+        x_lo, x_hi = max(full.x_lo, middle - narrowest / 2), min(full.x_hi, middle + narrowest / 2)
     inside = ys[(xs >= x_lo) & (xs <= x_hi)]
     y_lo = max(bottom, float(inside.min())) if inside.size else f_lo
     y_hi = min(ceiling, float(inside.max())) if inside.size else f_hi
