@@ -782,3 +782,89 @@ def test_overflow_found_only_by_hypothesis_is_low_and_said_once() -> None:
     assert _fuzz_findings(fuzzed, overflow_reported=True) == []
     assert _fuzz_findings(FuzzResult(examples=20, planned=20, generated=20), overflow_reported=False) == []
 
+
+
+# -- a model that writes into its input (issue #22) ----------------------------------
+
+
+class ZeroesTwoColumns:
+    """Right predictions, but it writes zeros into two columns of the frame it is
+    given, as a feature step doing ``X["x2"] = 0`` in place would."""
+
+    def fit(self, X: pd.DataFrame, y) -> ZeroesTwoColumns:
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.classes_ = np.array([0, 1])
+        self.inner_ = LogisticRegression().fit(X, y)
+        return self
+
+    def predict_proba(self, X):
+        p = self.inner_.predict_proba(X)
+        X["x2"] = 0.0
+        X["x3"] = 0.0
+        return p
+
+    def predict(self, X):
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def test_a_model_writing_into_its_input_is_named_and_corrupts_no_baseline() -> None:
+    from probes.nan_injection import MUTATES_INPUT_MESSAGE
+
+    frame = numeric_binary()
+    model = ZeroesTwoColumns().fit(frame.drop(columns="y"), frame["y"])
+    data = numeric_data()
+    before = data.frame.copy()
+    result = run(model, data, **FAST)
+    # Before every call got its own copy, the zeroed columns of the clean sample made
+    # four critical silent_corruption findings blame NaN injected elsewhere.
+    assert codes(result) == ["mutates_input"]
+    finding = only(result, "mutates_input")[0]
+    assert finding.severity is Severity.HIGH and finding.features == ("x2", "x3")
+    assert finding.message == MUTATES_INPUT_MESSAGE.format(rows=300, n_columns=2, n_input=3, columns="'x2', 'x3'")
+    assert list(result.metrics["input_writes"]) == ["x2", "x3"]
+    assert data.frame.equals(before)
+    # A model that leaves its input alone is not named.
+    quiet = run(ValidatingModel().fit(frame.drop(columns="y"), frame["y"]), data, **FAST)
+    assert list(quiet.metrics["input_writes"]) == [] and "mutates_input" not in codes(quiet)
+
+
+# -- figures and the work as a count ----------------------------------------------------------
+
+
+_WORST_FIRST = ("silent_corruption", "crashed", "overflow", "not_run", "rejected", "handled")
+
+
+def test_the_grid_figure_draws_overflow_as_overflow() -> None:
+    from probes.nan_injection.messages import INJECTION_HEADERS
+
+    model, data = scaled_ridge()
+    result = run(model, data, **FAST)
+    grid, faults = result.figures
+    assert grid.kind == "outcome_grid" and grid.rows == ("x1", "x2", "x3")
+    cells = {(c.row, c.column): c for c in grid.cells}
+    # Computed another way: each cell is the worst of its rates in the metrics' grid.
+    m = result.metrics["grid"]
+    assert len(cells) == sum(len(v) for v in m.values())
+    for column, injections in m.items():
+        for name, rates in injections.items():
+            cell = cells[(column, INJECTION_HEADERS[name])]
+            assert cell.outcome == min(rates.values(), key=_WORST_FIRST.index), (column, name)
+    assert cells[("x1", "1e308")].outcome == "overflow"
+    assert cells[("x1", "1e308")].detail == "3 batches: 3 overflow"
+    assert cells[("x1", "NaN")].detail == "3 batches: 3 rejected (ValueError)"
+    assert auditkit.figure_from_dict(grid.to_dict()) == grid
+    assert {c.column for c in faults.cells} == set(FRAME_FAULT_LABELS.values())
+
+
+def test_the_work_is_a_count_and_the_fuzz_budget_a_reported_stop() -> None:
+    frame = numeric_binary()
+    model = ValidatingModel().fit(frame.drop(columns="y"), frame["y"])
+    first, again = (run(model, numeric_data(), **FAST).metrics for _ in range(2))
+    assert first["queries"] == again["queries"] and first["fuzz"] == again["fuzz"]
+    assert first["fuzz"]["generated"] == first["fuzz"]["planned"] == 20 and first["fuzz"]["not_run"] == 0
+    # The time budget only stops the search, and what it cut is said.
+    cut = run(model, numeric_data(), sample_size=300, fuzz_seconds=1e-9).metrics
+    assert cut["fuzz"]["stopped_early"] and cut["fuzz"]["not_run"] == 20 - cut["fuzz"]["generated"] > 0
+    assert cut["not_run"]["fuzz_batches"] == cut["fuzz"]["not_run"]
+    assert cut["not_run"]["why"] == "the fuzzing's time budget ran out"
+    assert cut["queries"] < first["queries"] and cut["grid"] == first["grid"]

@@ -344,3 +344,33 @@ def test_model_failure_is_what_the_shared_predictions_raise(binary) -> None:
     for _ in range(2):  # judged once, raised to every probe that asks
         with pytest.raises(ModelFailure, match="^the model's labels \\('cat'\\) are not classes of the target"):
             shared.get()
+
+
+# -- one check, read whole (the shared predictions) and row by row (nan_injection) -----------
+
+
+def test_one_check_says_what_is_wrong_whole_and_row_by_row(binary, regression) -> None:
+    from auditkit import Predictions
+
+    holes = (binary.X.a > 1.5).to_numpy()
+    partly = wrap(lambda X: np.where(X.a > 1.5, np.nan, _sigmoid(X))).bind(binary)
+    check = partly.outputs(binary.X).check(ROWS, "binary")
+    # The sentence the shared predictions raise, and the rows nan_injection counts, from the same masks.
+    assert check.problem == NOT_FINITE.format(what="NaN", bad=int(holes.sum()), rows=ROWS) == _reason(partly, binary)
+    assert check.kinds == ("NaN or infinite probabilities",) and check.nonfinite_only and not check.ok
+    np.testing.assert_array_equal(check.invalid_rows, holes)
+    # A stacked answer is cut into its batches, each judged as if answered alone.
+    first = check.part(slice(0, 100))
+    assert first.rows == 100 and first.invalid_rows.sum() == holes[:100].sum()
+    # A wrong shape is said in full for the audit rows and in short for a malformed batch.
+    short = Predictions(labels=np.zeros(ROWS - 1)).check(ROWS, "regression")
+    assert (short.problem, short.shape) == (WRONG_LENGTH.format(n=ROWS - 1, rows=ROWS), f"{ROWS - 1} outputs for {ROWS} rows")
+    assert short.invalid_rows.all() and not short.ok
+    cat = Predictions(labels=np.array(["cat"] * ROWS), classes=np.array([0, 1])).check(ROWS, "binary")
+    assert cat.kinds == ("labels that are not classes of the target",) and not cat.nonfinite_only
+    assert cat.problem == NOT_CLASSES.format(shown="'cat'", classes="0, 1")
+    # Healthy outputs: no problem, no invalid row.
+    fine = wrap(_sigmoid).bind(binary).outputs(binary.X).check(ROWS, "binary")
+    assert fine.ok and fine.problem is None and not fine.invalid_rows.any()
+    values = wrap(lambda X: (3 * X.a).to_numpy(), task="regression").bind(regression)
+    assert values.predictions(regression.X).check(ROWS, "regression").ok

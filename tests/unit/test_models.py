@@ -279,3 +279,78 @@ def test_an_option_a_wrapper_does_not_take_is_named_with_the_ones_it_does() -> N
     model = LogisticRegression().fit(np.arange(10.0).reshape(-1, 1), [0, 1] * 5)
     with pytest.raises(ModelError, match="no option 'output' for a model with predict"):
         wrap(model, output="scores")
+
+
+# -- every call hands the model a copy of its own (issue #22) --------------------------------
+
+
+def _zero_a_and_b(X: pd.DataFrame) -> None:
+    """What a careless feature step does to the frame it is given."""
+    X["a"] = 0.0  # a column replaced
+    X.loc[X.index[0], "b"] = 99.0  # a cell written in place
+
+
+class _WritingEstimator:
+    """Predicts like ``inner``, then writes into the frame it was handed."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.classes_ = inner.classes_
+        self.feature_names_in_ = inner.feature_names_in_
+
+    def predict_proba(self, X):
+        p = self.inner.predict_proba(X)
+        _zero_a_and_b(X)
+        return p
+
+    def predict(self, X):
+        out = self.inner.predict(X)
+        _zero_a_and_b(X)
+        return out
+
+
+def _writers(df: pd.DataFrame, data: AuditData) -> dict[str, object]:
+    fitted = LogisticRegression().fit(df[["a", "b"]], df.label)
+
+    def function(X: pd.DataFrame) -> np.ndarray:
+        p = fitted.predict_proba(X[["a", "b"]])
+        _zero_a_and_b(X)
+        return p
+
+    def to_tensor(X: pd.DataFrame):
+        t = torch.tensor(X[["a", "b"]].to_numpy(), dtype=torch.float32)
+        _zero_a_and_b(X)
+        return t
+
+    return {
+        "estimator": wrap(_WritingEstimator(fitted)).bind(data),
+        "function": wrap(function, output="probabilities").bind(data),
+        "torch": wrap(_Net(), to_tensor=to_tensor).bind(data),
+    }
+
+
+def test_a_model_writing_into_its_input_changes_only_its_own_copy(numeric_binary) -> None:
+    df, data = numeric_binary
+    for kind, model in _writers(df, data).items():
+        X = data.X.iloc[:40]
+        before = X.copy()
+        clean = model.predictions(before)
+        for call in (model.predictions, model.outputs, model.predict, model.predict_proba):
+            call(X)
+        pd.testing.assert_frame_equal(X, before, obj=kind)
+        # The same answers on the same frame, call after call: nothing it wrote came back.
+        np.testing.assert_array_equal(model.predictions(X).labels, clean.labels, err_msg=kind)
+        assert model.input_writes(X) == ("a", "b"), kind
+        pd.testing.assert_frame_equal(X, before, obj=kind)
+
+
+def test_a_model_that_leaves_its_input_alone_writes_nothing(numeric_binary) -> None:
+    df, data = numeric_binary
+    fitted = LogisticRegression().fit(df[["a", "b"]], df.label)
+    for model in (wrap(fitted), wrap(lambda X: fitted.predict_proba(X), output="probabilities"), wrap(_Net())):
+        assert model.bind(data).input_writes(data.X.iloc[:40]) == ()
+    # Columns the model dropped or added in its copy count as written too.
+    dropping = wrap(lambda X: (X.pop("b"), np.zeros(len(X)))[1], output="scores")
+    adding = wrap(lambda X: (X.insert(0, "c", 1.0), np.zeros(len(X)))[1], output="scores")
+    assert dropping.bind(data).input_writes(data.X.iloc[:40]) == ("b",)
+    assert adding.bind(data).input_writes(data.X.iloc[:40]) == ("c",)
