@@ -55,7 +55,7 @@ from auditkit._report import (
     scorecard_from_json,
     validate_scorecard,
 )
-from auditkit._results import Condition, Finding, ProbeResult, Scorecard, Severity
+from auditkit._results import Condition, Finding, ProbeResult, Scorecard, Severity, Verdict, WaiverUse
 from auditkit._runner import AuditSession, audit
 
 __all__ = [
@@ -104,7 +104,9 @@ __all__ = [
     "SliceTable",
     "UnknownProbeError",
     "UntrustedModelError",
+    "Verdict",
     "Waiver",
+    "WaiverUse",
     "__version__",
     "audit",
     "available_probes",

@@ -27,7 +27,7 @@ def wheel(tmp_path_factory) -> Path:
         capture_output=True,
     ).stdout.decode().split("\0")
     for rel in filter(None, listed):
-        if rel.startswith(("auditkit/", "probes/")) or rel in ("pyproject.toml", "README.md"):
+        if rel.startswith(("auditkit/", "probes/")) or rel in ("pyproject.toml", "README.md", "LICENSE"):
             if (ROOT / rel).is_file():
                 (src / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(ROOT / rel, src / rel)
@@ -38,8 +38,18 @@ def wheel(tmp_path_factory) -> Path:
         cwd=src,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    # A newcomer's install prints no deprecation warning (project.license is an SPDX string).
+    assert "deprecat" not in (proc.stdout + proc.stderr).lower(), proc.stdout[-3000:] + proc.stderr[-3000:]
     (whl,) = out.glob("auditkit-*.whl")
     return whl
+
+
+def test_the_wheel_says_its_license_in_spdx_and_ships_its_text(wheel: Path) -> None:
+    zf = zipfile.ZipFile(wheel)
+    (metadata,) = [n for n in zf.namelist() if n.endswith(".dist-info/METADATA")]
+    lines = zf.read(metadata).decode().splitlines()
+    assert "License-Expression: MIT" in lines and "License-File: LICENSE" in lines
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in zf.namelist())
 
 
 def test_wheel_ships_both_packages_and_the_schema(wheel: Path) -> None:

@@ -238,6 +238,7 @@ def render_html(card: Scorecard) -> str:
         target=str(card.data.get("target", "?")),
         sensitive=[str(s) for s in card.data.get("sensitive") or ()],
         gate_line=_gate_line(card.policy),
+        reasons=list(card.verdict.reasons) if card.verdict is not None else [],
         expired=expired_waivers(card),
         waivers=_waiver_rows(card),
         probes=probes,

@@ -54,6 +54,8 @@ def render_markdown(card: Scorecard) -> str:
     lines = [
         f"### {icon} auditkit: audit {verdict(card)}, score {card.score:.0f}/100 (grade {card.grade})",
         *(["", "_" + "; ".join(n[0].upper() + n[1:] for n in score_notes(card)) + "._"] if score_notes(card) else []),
+        *(["", "Why it failed: " + "; ".join(md_escape(r) for r in card.verdict.reasons) + "."]
+          if card.verdict is not None and card.verdict.reasons else []),
         "",
         f"Model {md_code(card.model.get('kind', '?'))} ({md_escape(card.model.get('task', '?'))}) on "
         f"{card.data.get('rows', '?')} rows \u00d7 {card.data.get('columns', '?')} columns, target "

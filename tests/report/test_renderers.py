@@ -364,3 +364,14 @@ def test_errored_probes_are_counted_in_the_headline(full_card) -> None:
     head = auditkit.render_terminal(full_card, width=400).splitlines()[0]
     assert "1 of 6 probes errored and is not scored" in head
     assert "1 of 6 probes errored and is not scored" in auditkit.render_markdown(full_card).split("| probe |")[0]
+
+
+def test_the_reports_give_the_verdicts_reasons(full_card) -> None:
+    from auditkit._judge import judge_scorecard
+
+    reasons = judge_scorecard(full_card).verdict.reasons
+    assert reasons[0].startswith("probe target_leakage failed: 2 finding(s) at or above high (single_feature_leak)")
+    assert any(r.startswith("probe broken could not run: RuntimeError") for r in reasons)
+    page = auditkit.render_html(full_card)
+    assert 'id="reasons"' in page and "probe slice_bias failed: 1 finding(s) at or above high" in page
+    assert "Why it failed: probe target" in auditkit.render_markdown(full_card)
