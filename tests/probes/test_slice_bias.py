@@ -22,7 +22,7 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 import auditkit
 from auditkit import Condition, ProbeConfigError, Severity
 from auditkit_test_synthetic import make_clean_binary
-from probes import _shrink, _sliceline
+from probes._shared import shrinking, slice_codes, slice_search, slice_stats
 from probes.slice_bias import (
     DISPARITY_MESSAGE,
     IMPACT,
@@ -31,8 +31,8 @@ from probes.slice_bias import (
     SLICE_MESSAGE,
     WEAK_EVIDENCE_MESSAGE,
     WHAT,
+    Calibration,
     SliceBias,
-    _Calibration,
 )
 
 CLASSIFICATION_KEYS = {
@@ -368,29 +368,40 @@ def test_regression_groups_and_a_planted_slice():
     assert not findings(result, "mae_disparity")
 
 
-def test_regression_group_metrics_equal_fairlearns_metricframe():
+def test_regression_group_metrics_equal_fairlearns_metricframe_however_the_rows_are_split():
     from fairlearn.metrics import MetricFrame
     from sklearn.metrics import mean_absolute_error, root_mean_squared_error
 
-    from probes import _groups
+    from auditkit import Part
+    from auditkit._measure import fold, split_rows
+    from probes._shared.group_metrics import GroupCounts
+    from probes._shared.groups import Grouping
 
     rng = np.random.default_rng(8)
     n = 5000
     codes = rng.choice([0, 1, 3], n, p=[0.6, 0.3, 0.1])  # group 2 has no rows
     y_true = rng.normal(size=n) * 10
     y_pred = y_true + rng.standard_t(3, n) * (1 + codes)
-    grouping = _groups.Grouping("g", ("g",), codes, ("a", "b", "c", "d"), ((),) * 4)
-    table = _groups.group_metrics(grouping, y_true, y_pred, "regression")
-    frame = MetricFrame(
+    frame = pd.DataFrame({"g": np.array(list("abcd"))[codes]})
+    grouping = Grouping("g", ("g",), ("a", "b", "c", "d", None), ((),) * 5, values=tuple("abcd"))
+
+    def table(partitions: int):
+        parts = [Part(i, rows, frame.iloc[rows]) for i, rows in enumerate(split_rows(n, partitions))]
+        (out,) = fold(lambda: GroupCounts([grouping], lambda part: (y_true[part.rows], y_pred[part.rows]),
+                                          "regression"), parts)
+        return out
+
+    one = table(1)
+    frame_ = MetricFrame(
         metrics={"mae": mean_absolute_error, "rmse": root_mean_squared_error},
         y_true=y_true, y_pred=y_pred, sensitive_features=codes,
     ).by_group
-    for k in (0, 1, 3):
-        assert table.by_group.loc[k, "count"] == (codes == k).sum()
-        assert table.by_group.loc[k, "mae"] == pytest.approx(frame.loc[k, "mae"], rel=1e-12)
-        assert table.by_group.loc[k, "rmse"] == pytest.approx(frame.loc[k, "rmse"], rel=1e-12)
-    assert table.by_group.loc[2].isna().all()
-    np.testing.assert_allclose(table.abs_error, np.abs(y_true - y_pred))
+    assert one.grouping.labels == ("a", "b", "d")  # nobody in c, nor missing
+    for i, k in enumerate((0, 1, 3)):
+        assert one.by_group.loc[i, "count"] == (codes == k).sum()
+        assert one.by_group.loc[i, "mae"] == pytest.approx(frame_.loc[k, "mae"], rel=1e-12)
+        assert one.by_group.loc[i, "rmse"] == pytest.approx(frame_.loc[k, "rmse"], rel=1e-12)
+    pd.testing.assert_frame_equal(one.by_group, table(7).by_group, check_exact=True)
 
 
 def test_slice_p_values_for_absolute_errors_are_welchs_and_the_rank_sums_at_once():
@@ -399,7 +410,7 @@ def test_slice_p_values_for_absolute_errors_are_welchs_and_the_rank_sums_at_once
     rng = np.random.default_rng(4)
     error = np.abs(rng.standard_t(3, 3000))
     error[:300] = np.round(error[:300], 1)  # ties
-    test = _sliceline.AbsoluteErrorTest(error)
+    test = slice_stats.AbsoluteErrorTest(error)
     for share in (0.01, 0.05, 0.2):
         mask = rng.random(3000) < share
         error_in, error_out = error[mask], error[~mask]
@@ -496,7 +507,7 @@ def test_a_model_sabotaged_on_a_hidden_slice_has_it_found_first(seed):
     by_feature = {c.feature: c for c in first.slice}
     assert by_feature["region"] == Condition("region", "==", "north")
     assert by_feature["age"].op == ">=" and 57 <= by_feature["age"].value <= 63
-    assert result.metrics["slices"][0]["slice"] == [c.to_dict() for c in first.slice]
+    assert list(result.metrics["slices"][0]["slice"]) == [c.to_dict() for c in first.slice]
 
     # the reported numbers, another way: pandas on the conditions, scipy's Fisher test
     rows = frame.query(" and ".join(f"`{c.feature}` {c.op} {c.value!r}" for c in first.slice))
@@ -623,7 +634,7 @@ def test_platt_recalibration_matches_scikit_learn_and_leaves_the_slice_out():
     def sklearn_rates(rows: np.ndarray) -> LogisticRegression:
         return LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(z[rows], outcome[rows])
 
-    calibration = _Calibration(stated, outcome)
+    calibration = Calibration(stated, outcome)
     everyone = sklearn_rates(np.ones(n, dtype=bool))
     assert calibration.params == pytest.approx([everyone.intercept_[0], everyone.coef_[0, 0]], rel=1e-6)
     assert calibration.rates() == pytest.approx(everyone.predict_proba(z)[:, 1], rel=1e-6)
@@ -632,31 +643,31 @@ def test_platt_recalibration_matches_scikit_learn_and_leaves_the_slice_out():
     assert calibration.rates(outside=inside) == pytest.approx(outside.predict_proba(z[inside])[:, 1], rel=1e-6)
     # a binary model: its positive calls err where the outcome is negative
     positive = rng.random(n) < 0.5
-    flipped = _Calibration(stated, outcome, flip=positive)
+    flipped = Calibration(stated, outcome, flip=positive)
     assert flipped.rates() == pytest.approx(np.where(positive, 1 - calibration.rates(), calibration.rates()))
 
 
 def test_a_shrunk_cut_is_judged_on_the_search_grid_around_it():
     rng = np.random.default_rng(14)
     frame = pd.DataFrame({"x": rng.normal(size=1000), "c": rng.choice(["a", "b"], 1000)})
-    columns = {c.name: c for c in _sliceline.encode(frame, {"x": "numeric", "c": "categorical"},
+    columns = {c.name: c for c in slice_codes.encode(frame, {"x": "numeric", "c": "categorical"},
                                                     bins=10, max_levels=10, min_rows=30)}
     x, c = columns["x"], columns["c"]
     grid = sorted(cond.value for cond in x.conditions if cond.op == ">=")
     moved = (grid[5] + grid[6]) / 2
     pieces = [
-        _shrink.Piece(Condition("x", ">=", moved), frame["x"].to_numpy() >= moved),
-        _shrink.Piece(c.conditions[0], c.rows(0)),
+        shrinking.Piece(Condition("x", ">=", moved), frame["x"].to_numpy() >= moved),
+        shrinking.Piece(c.conditions[0], c.rows(0)),
     ]
-    twins = list(_shrink.on_grid(pieces, columns))
+    twins = list(shrinking.on_grid(pieces, columns))
     assert [[p.condition for p in t] for t in twins] == [
         [Condition("x", ">=", grid[5]), c.conditions[0]],
         [Condition("x", ">=", grid[6]), c.conditions[0]],
     ]
     for twin in twins:
         assert np.array_equal(twin[0].rows, frame["x"].to_numpy() >= twin[0].condition.value)
-    on = [_shrink.Piece(Condition("x", ">=", grid[5]), frame["x"].to_numpy() >= grid[5])]
-    assert [[p.condition for p in t] for t in _shrink.on_grid(on, columns)] == [[on[0].condition]]
+    on = [shrinking.Piece(Condition("x", ">=", grid[5]), frame["x"].to_numpy() >= grid[5])]
+    assert [[p.condition for p in t] for t in shrinking.on_grid(on, columns)] == [[on[0].condition]]
 
 
 def test_a_search_cut_short_by_its_budget_says_so():
@@ -685,9 +696,9 @@ def test_the_search_returns_the_exact_top_k_of_brute_force_enumeration():
     weak = (frame["a"] > 0.3) & (frame["c"] == "y")
     error = (rng.random(n) < np.where(weak, 0.5, 0.15)).astype(float)
     kinds = {"a": "numeric", "b": "numeric", "c": "categorical", "d": "numeric", "e": "categorical"}
-    columns = _sliceline.encode(frame, kinds, bins=5, max_levels=10, min_rows=20)
+    columns = slice_codes.encode(frame, kinds, bins=5, max_levels=10, min_rows=20)
     k = 25
-    found = _sliceline.search(
+    found = slice_search.search(
         columns, error, zero_one=True, max_conditions=3, min_rows=20, error_weight=0.95, k=k, deadline_s=60
     )
     # brute force: every conjunction of conditions on up to three distinct columns, row by row
@@ -699,7 +710,7 @@ def test_the_search_returns_the_exact_top_k_of_brute_force_enumeration():
                 rows = np.logical_and.reduce([masks[c][j] for c, j in zip(cols, pick)])
                 size = rows.sum()
                 if 20 <= size < n:
-                    scores.append(_sliceline.score(size, error[rows].sum(), n=n, mean=error.mean(), error_weight=0.95))
+                    scores.append(slice_stats.score(size, error[rows].sum(), n=n, mean=error.mean(), error_weight=0.95))
     best = np.sort([s for s in scores if s > 0])[::-1][:k]
     assert np.allclose([f.score for f in found.top], best)
     assert found.tested <= len(scores)
@@ -708,7 +719,7 @@ def test_the_search_returns_the_exact_top_k_of_brute_force_enumeration():
 
     # the likeliest findings: every one errs at least min_error_ratio times the overall error,
     # ranked by evidence, whatever its score
-    found = _sliceline.search(
+    found = slice_search.search(
         columns, error, zero_one=True, max_conditions=3, min_rows=20, error_weight=0.95, k=k, deadline_s=60,
         min_error_ratio=1.5,
     )
@@ -721,7 +732,7 @@ def test_the_search_returns_the_exact_top_k_of_brute_force_enumeration():
 def test_each_number_of_conditions_gets_an_equal_share_of_the_error_budget():
     counts = (400, 60_000, 4_000_000)
     m = sum(counts)
-    search = _sliceline.Search((), (), m, 0, True, 0.1, 30, tested_by_conditions=counts)
+    search = slice_stats.Search((), (), m, 0, True, 0.1, 30, tested_by_conditions=counts)
     weights = [search.weight(c) for c in (1, 2, 3)]
     # the weights average one over the slices tested
     assert sum(w * c for w, c in zip(weights, counts)) == pytest.approx(m)
@@ -731,7 +742,7 @@ def test_each_number_of_conditions_gets_an_equal_share_of_the_error_budget():
             assert search.adjust(p, conditions=c) == pytest.approx(min(1.0, p * 3 * count))
             assert (search.adjust(p, conditions=c) < 0.05) == (p < 0.05 / 3 / count)
     # a search that never reached triples splits the budget between what it tested
-    pairs = _sliceline.Search((), (), 60_400, 0, True, 0.1, 30, tested_by_conditions=(400, 60_000, 0))
+    pairs = slice_stats.Search((), (), 60_400, 0, True, 0.1, 30, tested_by_conditions=(400, 60_000, 0))
     assert pairs.adjust(1e-8, conditions=2) == pytest.approx(1e-8 * 2 * 60_000)
 
 
@@ -757,10 +768,95 @@ def test_the_exact_tail_of_a_sum_of_unequal_bernoullis_matches_dynamic_programmi
         pmf[1:] = pmf[1:] * (1 - q) + pmf[:-1] * q
         pmf[0] *= 1 - q
     for k in (60, 90, 120, 140):
-        assert _sliceline.poisson_binomial_sf(k, p) == pytest.approx(pmf[k:].sum(), rel=1e-9)
+        assert slice_stats.poisson_binomial_sf(k, p) == pytest.approx(pmf[k:].sum(), rel=1e-9)
     # equal probabilities: the binomial
-    assert _sliceline.poisson_binomial_sf(4, np.full(40, 0.05)) == pytest.approx(stats.binom.sf(3, 40, 0.05), rel=1e-12)
+    assert slice_stats.poisson_binomial_sf(4, np.full(40, 0.05)) == pytest.approx(stats.binom.sf(3, 40, 0.05), rel=1e-12)
     # the binomial at the mean rate is never below it: the search's bound is conservative
     for k in (100, 120, 140):
-        bound = _sliceline.confidence_p_values(np.array([300]), np.array([k]), np.array([p.sum()]))[0]
+        bound = slice_stats.confidence_p_values(np.array([300]), np.array([k]), np.array([p.sum()]))[0]
         assert bound >= pmf[k:].sum()
+
+
+@pytest.mark.parametrize("task", ["regression", "multiclass", "binary"])
+def test_one_partition_or_ten_give_the_same_result_on_every_task(task):
+    # The zoo is binary; here a regressor (exact error sums, binned bootstrap), a three-class
+    # model and a binary one, with an age column banded, an income column cut at quantiles,
+    # nulls in a sensitive column, and intersections.
+    rng = np.random.default_rng(21)
+    n = 3000
+    frame = pd.DataFrame({
+        "age": rng.integers(18, 80, n),
+        "income": rng.lognormal(10, 1, n),
+        "sex": rng.choice(["f", "m", None], n, p=[0.48, 0.48, 0.04]),
+        "x": rng.normal(size=n),
+        "zone": rng.choice(list("pqrs"), n),
+    })
+    hard = (frame["zone"] == "q") & (frame["x"] > 0.5)
+    if task == "regression":
+        frame["y"] = 3 * frame["x"] + rng.normal(size=n)
+        frame["pred"] = 3 * frame["x"] + rng.normal(size=n) * np.where(hard, 4.0, 1.0)
+    else:
+        classes = ["a", "b", "c"] if task == "multiclass" else [0, 1]
+        frame["y"] = rng.choice(classes, n)
+        wrong = rng.random(n) < np.where(hard, 0.5, 0.1)
+        frame["pred"] = np.where(wrong, rng.choice(classes, n), frame["y"])
+    data = auditkit.AuditData(frame, "y", prediction="pred", sensitive=["age", "income", "sex"])
+
+    def result(partitions: int) -> dict:
+        card = auditkit.audit(None, data, probes=[SliceBias(intersections=True)], seed=5, partitions=partitions)
+        out = card["slice_bias"].to_dict()
+        out.pop("duration_s")
+        return out
+
+    one = result(1)
+    assert one["status"] in ("passed", "failed") and one["metrics"]["groups"]
+    assert one == result(10)
+
+
+def test_the_figures_show_the_groups_the_gaps_and_the_slices_as_measured():
+    frame = planted_error_gap(3000, 5)
+    result = run(None, auditkit.AuditData(frame, "y", prediction="pred", sensitive=["group"]))
+    kinds = [f.kind for f in result.figures]
+    assert kinds == ["group_rates", "ranking", "slice_table"]
+    rates, ranking, table = result.figures
+    # group rates: the metrics' numbers, with Wilson intervals around them
+    assert rates.feature == "group" and rates.unit
+    assert rates.metrics == ("selection_rate", "false_positive_rate", "false_negative_rate", "accuracy")
+    by_group = {g["group"]: g for g in result.metrics["groups"]}
+    for row in rates.groups:
+        entry = by_group[row.group]
+        assert row.count == entry["count"]
+        for metric, value, low, high in zip(rates.metrics, row.values, row.lows, row.highs):
+            assert value == pytest.approx(entry[metric])
+            assert low <= value <= high
+        n, correct = entry["count"], round(entry["accuracy"] * entry["count"])
+        low, high = _wilson(correct, n)
+        assert (row.lows[3], row.highs[3]) == pytest.approx((low, high))
+    # the ranking: every judged gap, lowest ratio first, flagged ones with their finding's severity
+    judged = [d for d in result.metrics["disparities"] if d.get("large") is not None]
+    assert len(ranking.bars) == len(judged)
+    assert [b.value for b in ranking.bars] == sorted(b.value for b in ranking.bars)
+    assert {(r.role, r.value) for r in ranking.references} == {("parity", 1.0), ("threshold", 0.8)}
+    severity = {f.code.removesuffix("_disparity"): f.severity for f in result.findings if f.code.endswith("_disparity")}
+    for bar in ranking.bars:
+        name = bar.label.split(": ")[1].replace(" ", "_")
+        assert bar.severity == severity.get("selection_rate" if name == "demographic_parity" else name)
+        # (near parity the bootstrap of a smallest-over-largest ratio sits below the ratio itself)
+        assert bar.low <= bar.high and (bar.severity is None or bar.value < 0.8)
+    # the slice table: the reported slices, against the overall error
+    assert table.overall == pytest.approx(result.metrics["slice_search"]["overall_error"])
+    assert [list(s.conditions) for s in table.slices] == [
+        [Condition(**c) for c in s["slice"]] for s in result.metrics["slices"]
+    ]
+    flagged = [f.slice for f in findings(result, "underperforming_slice")]
+    assert [s.conditions for s in table.slices if s.severity is not None] == flagged
+    # and each comes back from its JSON form
+    for figure in result.figures:
+        assert auditkit.figure_from_dict(figure.to_dict()) == figure
+
+
+def _wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half

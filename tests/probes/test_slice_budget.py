@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from probes import _sliceline
+from probes._shared import slice_codes, slice_search
 
 
 class Clock:
@@ -37,11 +37,11 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
-    monkeypatch.setattr(_sliceline, "time", SimpleNamespace(perf_counter=fake.perf_counter))
+    monkeypatch.setattr(slice_search, "time", SimpleNamespace(perf_counter=fake.perf_counter))
     return fake
 
 
-class PlainLattice(_sliceline._Lattice):
+class PlainLattice(slice_search._Lattice):
     """The search as it was: every pair of columns bounded, then every triple of columns walked."""
 
     def level_two(self, one):
@@ -61,7 +61,7 @@ class PlainLattice(_sliceline._Lattice):
             expected = None if exp is None else self.project(pair, exp)
             (sa, ea), (sb, eb) = one[pair[0]], one[pair[1]]
             minimal = np.minimum(self.needed(size, errors, sb[None, :], eb[None, :]),
-                                 self.needed(size, errors, sa[:, None], ea[:, None])) >= _sliceline._NEEDED_Z
+                                 self.needed(size, errors, sa[:, None], ea[:, None])) >= slice_search._NEEDED_Z
             self.evaluate(pair, size, errors, expected, minimal)
             out[pair] = (size, errors, float(self.bound(size, errors).max()))
         return out
@@ -116,12 +116,12 @@ def test_the_search_finds_what_the_plain_enumeration_finds(seed, kind):
         error = (rng.random(len(frame)) < rate).astype(float)
         if kind == "expected":
             expected = np.clip(rate * rng.uniform(0.5, 1.5, len(frame)), 0, 1)
-    columns = _sliceline.encode(frame, kinds, bins=5, max_levels=10, min_rows=20)
+    columns = slice_codes.encode(frame, kinds, bins=5, max_levels=10, min_rows=20)
     settings = dict(
         zero_one=kind != "absolute", max_conditions=3, min_rows=20, error_weight=0.95, k=25, deadline_s=600,
         expected=expected, min_error_ratio=1.5,
     )
-    found = _sliceline.search(columns, error, **settings)
+    found = slice_search.search(columns, error, **settings)
     plain = plain_search(columns, error, **settings)
     assert found.complete and found.tested_by_conditions[2] > 0  # triples were reached
     assert found == plain  # every slice, score and p-value, in the same order, and the same counts
@@ -131,7 +131,7 @@ def test_triples_come_best_first_with_ties_in_column_order():
     # Pair bounds drawn from a few values, so that most triples tie with others.
     rng = np.random.default_rng(3)
     n_columns = 30
-    lattice = _sliceline._Lattice([None] * n_columns, np.ones(10), False, 5, 0.95, 10, 600, None)
+    lattice = slice_search._Lattice([None] * n_columns, np.ones(10), False, 5, 0.95, 10, 600, None)
     two = {
         pair: (None, None, float(rng.choice([0.2, 0.5, 0.5, 0.9, 1.3])))
         for pair in combinations(range(n_columns), 2)
@@ -144,14 +144,14 @@ def test_triples_come_best_first_with_ties_in_column_order():
     # Pairs at or below the threshold make no triple above it, and are not used.
     above = [t for t in expected if t[1] > 0.5]
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_sliceline._Lattice, "threshold", property(lambda self: 0.5))
+        patch.setattr(slice_search._Lattice, "threshold", property(lambda self: 0.5))
         assert list(lattice.triples(two)) == above
 
 
-def wide_data(n_rows: int, n_columns: int) -> tuple[list[_sliceline.Column], np.ndarray]:
+def wide_data(n_rows: int, n_columns: int) -> tuple[list[slice_codes.Column], np.ndarray]:
     rng = np.random.default_rng(0)
     frame = pd.DataFrame(rng.normal(size=(n_rows, n_columns)), columns=[f"x{i}" for i in range(n_columns)])
-    columns = _sliceline.encode(frame, dict.fromkeys(frame, "numeric"), bins=10, max_levels=10, min_rows=30)
+    columns = slice_codes.encode(frame, dict.fromkeys(frame, "numeric"), bins=10, max_levels=10, min_rows=30)
     return columns, (rng.random(n_rows) < 0.5).astype(float)
 
 
@@ -160,18 +160,18 @@ def test_a_search_out_of_time_bounds_no_pair_of_a_wide_table(clock, monkeypatch)
     # and 4.5 million triples it then walked.
     columns, error = wide_data(300, 300)
     bounded = []
-    bound = _sliceline._Lattice.bound
+    bound = slice_search._Lattice.bound
     monkeypatch.setattr(
-        _sliceline._Lattice, "bound", lambda self, s, e: bounded.append(np.size(s)) or bound(self, s, e)
+        slice_search._Lattice, "bound", lambda self, s, e: bounded.append(np.size(s)) or bound(self, s, e)
     )
-    start = _sliceline._Lattice.level_two
+    start = slice_search._Lattice.level_two
 
     def level_two(self, one):
         clock.stop()  # the budget runs out with the single conditions
         return start(self, one)
 
-    monkeypatch.setattr(_sliceline._Lattice, "level_two", level_two)
-    found = _sliceline.search(
+    monkeypatch.setattr(slice_search._Lattice, "level_two", level_two)
+    found = slice_search.search(
         columns, error, zero_one=True, max_conditions=3, min_rows=30, error_weight=0.95, k=100, deadline_s=10
     )
     assert not found.complete
@@ -186,14 +186,14 @@ def test_a_search_looks_at_its_clock_between_small_steps(clock, monkeypatch):
     # one step of pair bounds; so a search stopped at any look stops within one step of it.
     columns, error = wide_data(200, 14)
     log: list[tuple[str, int]] = []
-    bound, counts, read = _sliceline._Lattice.bound, _sliceline._Lattice.counts, clock.perf_counter
+    bound, counts, read = slice_search._Lattice.bound, slice_search._Lattice.counts, clock.perf_counter
     monkeypatch.setattr(
-        _sliceline._Lattice, "bound", lambda self, s, e: log.append(("cells", np.size(s))) or bound(self, s, e)
+        slice_search._Lattice, "bound", lambda self, s, e: log.append(("cells", np.size(s))) or bound(self, s, e)
     )
-    monkeypatch.setattr(_sliceline._Lattice, "counts", lambda self, idx: log.append(("tables", 1)) or counts(self, idx))
-    monkeypatch.setattr(_sliceline, "time", SimpleNamespace(perf_counter=lambda: log.append(("read", 1)) or read()))
+    monkeypatch.setattr(slice_search._Lattice, "counts", lambda self, idx: log.append(("tables", 1)) or counts(self, idx))
+    monkeypatch.setattr(slice_search, "time", SimpleNamespace(perf_counter=lambda: log.append(("read", 1)) or read()))
     settings = dict(zero_one=True, max_conditions=3, min_rows=30, error_weight=0.95, k=100, deadline_s=10)
-    found = _sliceline.search(columns, error, **settings)
+    found = slice_search.search(columns, error, **settings)
     assert found.complete and found.tested_by_conditions[2] > 0
     widest = max(len(c.conditions) for c in columns)
     steps, step = [], {"cells": 0, "tables": 0}
@@ -205,7 +205,7 @@ def test_a_search_looks_at_its_clock_between_small_steps(clock, monkeypatch):
             step[kind] += amount
     assert max(s["tables"] for s in steps) == 1
     # a step of pair bounds, the table of bounds, or a triple's quick bound and its counted bound
-    assert max(s["cells"] for s in steps) <= max(_sliceline._CELLS_PER_STEP, _sliceline._TABLE_CELLS, 2 * widest**3)
+    assert max(s["cells"] for s in steps) <= max(slice_search._CELLS_PER_STEP, slice_search._TABLE_CELLS, 2 * widest**3)
     # Stopped at a look anywhere in the search: nothing more is bounded or counted.
     reads = sum(kind == "read" for kind, _ in log)
     for stop_at in np.linspace(2, reads, 7).astype(int):
@@ -218,8 +218,8 @@ def test_a_search_looks_at_its_clock_between_small_steps(clock, monkeypatch):
                 log.append(("stopped", 0))
             return read()
 
-        monkeypatch.setattr(_sliceline, "time", SimpleNamespace(perf_counter=perf_counter))
-        found = _sliceline.search(columns, error, **settings)
+        monkeypatch.setattr(slice_search, "time", SimpleNamespace(perf_counter=perf_counter))
+        found = slice_search.search(columns, error, **settings)
         assert not found.complete
         assert log[-1] == ("stopped", 0)
 
@@ -233,12 +233,12 @@ def test_pair_bounds_looked_up_are_the_bounds_worked_out_pair_by_pair(error_weig
     frame = pd.DataFrame(rng.normal(size=(800, 40)), columns=[f"x{i}" for i in range(40)])
     frame["x0"] = np.where(rng.random(800) < 0.1, np.nan, frame["x0"])
     frame["x1"] = rng.integers(0, 4, 800)
-    columns = _sliceline.encode(frame, dict.fromkeys(frame, "numeric"), bins=10, max_levels=10, min_rows=30)
+    columns = slice_codes.encode(frame, dict.fromkeys(frame, "numeric"), bins=10, max_levels=10, min_rows=30)
     error = (rng.random(800) < 0.2).astype(float)
 
     def lattice():
         # k beyond every slice: the threshold stays 0 and no pair is left out for it
-        return _sliceline._Lattice(columns, error, True, 30, error_weight, 10**9, 600, None)
+        return slice_search._Lattice(columns, error, True, 30, error_weight, 10**9, 600, None)
 
     one = lattice().level_one()
     plain = lattice()
@@ -248,13 +248,13 @@ def test_pair_bounds_looked_up_are_the_bounds_worked_out_pair_by_pair(error_weig
     }
     expected = [(pair, bound) for pair, bound in by_pair.items() if bound > 0]
     assert len(expected) > 100
-    ways = {"worked out": (0, False), "looked up": (_sliceline._TABLE_CELLS, False)}
-    if _sliceline._monotone(lattice().bound_table(limit=10**9)):  # else it falls by a last digit somewhere
-        ways["uncovered conditions"] = (_sliceline._TABLE_CELLS, True)
+    ways = {"worked out": (0, False), "looked up": (slice_search._TABLE_CELLS, False)}
+    if slice_search._monotone(lattice().bound_table(limit=10**9)):  # else it falls by a last digit somewhere
+        ways["uncovered conditions"] = (slice_search._TABLE_CELLS, True)
     assert len(ways) == 3 or error_weight != 0.95
     for way, (table_cells, frontier) in ways.items():
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(_sliceline, "_TABLE_CELLS", table_cells)
-            patch.setattr(_sliceline, "_monotone", lambda table, frontier=frontier: frontier)
+            patch.setattr(slice_search, "_TABLE_CELLS", table_cells)
+            patch.setattr(slice_search, "_monotone", lambda table, frontier=frontier: frontier)
             pairs, bounds = lattice().pair_bounds(one)
         assert [((int(a), int(b)), float(v)) for (a, b), v in zip(pairs, bounds)] == expected, way

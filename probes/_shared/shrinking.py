@@ -26,7 +26,7 @@ import numpy as np
 from scipy import stats
 
 from auditkit import Condition
-from probes._sliceline import Column
+from probes._shared.slice_codes import Column
 
 __all__ = ["Piece", "Relation", "core", "on_grid", "relation", "rows_of", "shrink"]
 
