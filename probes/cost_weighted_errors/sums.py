@@ -142,7 +142,7 @@ class Moments:
         self.s1, self.s2 = ExactSums(width), ExactSums(width)
 
     def add(self, values: np.ndarray) -> None:
-        values = np.asarray(values, dtype=float).reshape(len(values), -1)
+        values = np.asarray(values, dtype=float).reshape(len(values), len(self.s1.ints))
         self.n += len(values)
         self.table.add(values)
         self.s1.add(values)
@@ -199,7 +199,7 @@ class PairedDiffs(Moments):
     def add_rows(self, rows: np.ndarray, values: np.ndarray) -> None:
         self.add(values)
         if self.kept is not None:
-            self.kept.append((np.asarray(rows), np.asarray(values, dtype=float).reshape(len(rows), -1)))
+            self.kept.append((np.asarray(rows), np.asarray(values, dtype=float).reshape(len(rows), len(self.s1.ints))))
             if self.n > self.max_rows:
                 self.kept = None
 

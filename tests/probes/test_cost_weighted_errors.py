@@ -574,6 +574,8 @@ def _same_card(model, data: auditkit.AuditData, **settings) -> auditkit.ProbeRes
 
 def test_every_cost_shape_gives_the_same_numbers_on_one_partition_or_seven(german_scored: pd.DataFrame) -> None:
     _same_card(None, german_data(german_scored))
+    # sorted by group: most partitions hold one group only
+    _same_card(None, german_data(german_scored.sort_values("personal_status_sex", kind="stable")))
     amount = german_scored.assign(amount=lambda d: d["credit_amount"] / 7)  # fractions: sums that round
     _same_card(None, german_data(amount, costs=None), cost_column="amount", cost_column_for="fn", cost_fp=3.1)
     _same_card(None, german_data(amount, costs=None), cost_column="amount", n_bootstrap=0)
