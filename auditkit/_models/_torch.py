@@ -15,7 +15,6 @@ from auditkit._models._base import (
     Capabilities,
     Learner,
     Model,
-    Task,
     check_task,
     digest_arrays,
     hand_over,

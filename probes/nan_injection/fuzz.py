@@ -24,6 +24,7 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -139,7 +140,7 @@ def fuzz(
         stopped = True
     except Exception as exc:  # e.g. Flaky: a model that answers the same rows differently
         error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
-    common = dict(
+    common: dict[str, Any] = dict(
         planned=examples, generated=generated[0], stopped_early=stopped, error=error,
         overflow_batches=len(overflows), overflow_example=to_source(overflows[0].reset_index(drop=True)) if overflows else "",
     )

@@ -37,8 +37,9 @@ class Stacking:
     a number from the settings. ``safe_rows`` is the safety stop: a stack
     estimated at the clean call's pace to need more than half the per-call
     budget is split in halves before it is sent, so that a slow model is not
-    taken for a hung one. That changes how many calls are made, never which
-    batches are judged or how; ``split_for_time`` counts it, for the metrics."""
+    taken for a hung one. That changes how many calls are made, not which
+    batches are judged (nor, but for a model whose answer depends on its
+    batch-mates, their outcomes); ``split_for_time`` counts it, for the metrics."""
 
     rows: int
     safe_rows: int

@@ -137,8 +137,8 @@ def judge_stacked(answer: Answer, reference: Reference, base_rows: np.ndarray, t
 
 
 def _verdict(rows: int, check: Any, shifts: tuple[np.ndarray, np.ndarray] | None, touched: np.ndarray | None) -> Verdict:
-    """The outcome of a well-shaped answer from its output check and, where a
-    reference was given, each row's movement from it."""
+    """The outcome of a well-shaped answer from its output check (``Predictions.check``,
+    or a part of one) and, where a reference was given, each row's movement from it."""
     kinds = check.kinds
     invalid = check.invalid_rows
     n_invalid = int(invalid.sum())
