@@ -20,6 +20,7 @@ import auditkit
 from auditkit import AuditData, ProbeConfigError, Severity
 from probes.target_leakage import (
     DUPLICATE_ROWS,
+    MODEL_NOT_SCORED,
     NOT_SCORED,
     TOO_FEW_ROWS,
     TargetLeakage,
@@ -430,7 +431,7 @@ def test_sampling_states_its_size_and_still_finds_the_leak():
 
 def test_the_stated_error_covers_the_spread_over_repeated_samples():
     # The same score measured another way: its spread over 80 fresh samples.
-    from probes._leakage_power import Target, encode, power
+    from probes.target_leakage.power import Target, encode, power
 
     rng = np.random.default_rng(31)
     for shift in (0.0, 1.0):  # a useless feature, and one with ROC AUC about 0.76
@@ -471,7 +472,7 @@ def test_rare_class_is_left_out_with_a_message():
     df["y"] = np.where(df.index < 4, "rare", np.where(df["y"] == 1, "yes", "no"))
     r = probe_result(None, AuditData(df.assign(p=df["y"]), "y", prediction="p"))
     f = finding(r, "rare_class")
-    assert "'rare' (4 rows)" in f.message and r.metrics["classes_not_scored"] == ["rare"]
+    assert "'rare' (4 rows)" in f.message and list(r.metrics["classes_not_scored"]) == ["rare"]
 
 
 def test_binary_target_with_too_rare_a_class_still_runs_the_other_checks():
@@ -501,6 +502,127 @@ def test_a_failing_model_leaves_the_data_audit_standing():
     r = probe_result(auditkit.wrap(broken, task="binary", output="scores"), AuditData(df, "y"))
     assert "ValueError" in r.metrics["model_error"]
     assert finding(r, "single_feature_leak", "leak").severity == Severity.CRITICAL
+
+
+def test_a_model_that_always_raises_fails_the_probe_instead_of_passing_it():
+    # Issue #22: the model raised on every call and a leakage-only gate said PASSED 100/A.
+    df = clean_frame(600, 32)
+    calls = []
+
+    def always_raises(X):
+        calls.append(len(X))
+        raise RuntimeError("feature 'x9' not found")
+
+    card = auditkit.audit(auditkit.wrap(always_raises, task="binary", output="scores"), AuditData(df, "y"),
+                          probes=[TargetLeakage()])
+    r = card.probes[0]
+    assert calls and r.status == "failed" and not card.passed and card.score < 100
+    f = finding(r, "model_not_scored")
+    error = "the model raised RuntimeError while predicting the audit data: feature 'x9' not found"
+    assert f.severity == Severity.HIGH and f.message == MODEL_NOT_SCORED.format(error=error)
+    # the data checks still ran, and found nothing in this clean data
+    assert [x.code for x in above(r, "info")] == ["model_not_scored"] and len(r.metrics["ranking"]) == 5
+
+
+def test_a_model_rejecting_shuffled_rows_says_dominance_was_not_measured():
+    df = clean_frame(600, 33)
+    model = hgb(df.drop(columns="y"), df["y"])
+    first = df.drop(columns="y").iloc[:3]
+
+    def picky(X):
+        if len(X) > len(df):  # the stacked, shuffled copies
+            raise ValueError("too many rows")
+        return model.predict_proba(X)[:, 1]
+
+    r = probe_result(auditkit.wrap(picky, task="binary", output="scores"), AuditData(df, "y"))
+    assert len(picky(first)) == 3
+    f = finding(r, "dominance_not_measured")
+    assert f.severity == Severity.INFO and "ValueError: too many rows" in f.message
+    assert r.metrics["dominance"] == {"error": "ValueError: too many rows"}
+
+
+# -- one partition or several -----------------------------------------------------
+
+
+def _everything_at_once(task: str) -> tuple[AuditData, object]:
+    """Every check has something to count: shared ids, late dates, gaps that leak,
+    rows copied from the reference, contradicting twins; sampled above max_rows."""
+    rng = np.random.default_rng(40)
+    n = 1500
+    ref, audit = clean_frame(n, 41), clean_frame(n, 42)
+    for frame, start in ((ref, 0), (audit, 1300)):
+        frame["customer"] = [f"K{i}" for i in range(start, start + n)]
+        frame["as_of"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, size=n), unit="D")
+        frame["closed"] = (frame["as_of"] + pd.to_timedelta(rng.integers(-30, 30, size=n), unit="D")).where(
+            rng.random(n) < 0.3)
+        frame["refund"] = np.where((frame["y"] == 1) & (rng.random(n) < 0.3), rng.normal(50, 5, size=n), np.nan)
+        frame["value"] = frame["x1"] * 2 + rng.normal(size=n) + np.where(frame["refund"].notna(), 0.0, 0.0)
+        frame["grade"] = np.digitize(frame["value"], [-1.0, 0.0, 1.0]).astype(str)
+    audit.iloc[:40, :] = ref.iloc[:40, :].to_numpy()  # copied across the split
+    audit.loc[40:59, ["x1", "x2", "x3", "color", "gappy"]] = audit.loc[60:79, ["x1", "x2", "x3", "color", "gappy"]].to_numpy()
+    target = {"binary": "y", "multiclass": "grade", "regression": "value"}[task]
+    drop = [c for c in ("y", "grade", "value") if c != target]
+    ref, audit = ref.drop(columns=drop), audit.drop(columns=drop)
+    features = [c for c in audit.columns if c not in (target, "customer", "as_of")]
+    model = hgb(ref[features].assign(closed=ref["closed"].astype("int64")), ref[target], regression=task == "regression")
+
+    def predict(X):
+        X = X.assign(closed=pd.to_datetime(X["closed"]).astype("int64"))
+        return model.predict(X) if task == "regression" else model.predict_proba(X)
+
+    output = "values" if task == "regression" else "probabilities"
+    wrapped = auditkit.wrap(predict, task=task, output=output, classes=None if task == "regression" else model.classes_)
+    return AuditData(audit, target, reference=ref, ids="customer", time="as_of"), wrapped
+
+
+def _comparable(card: auditkit.Scorecard) -> dict:
+    out = card.to_dict()
+    out.pop("created_at")
+    for probe in out["probes"]:
+        probe.pop("duration_s")
+    return out
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_one_partition_or_seven_give_the_same_result_on_every_check(task):
+    data, model = _everything_at_once(task)
+    probe = TargetLeakage(max_rows=2000, dominance_rows=400)
+    one = auditkit.audit(model, data, probes=[probe], seed=4, partitions=1)
+    seven = auditkit.audit(model, data, probes=[probe], seed=4, partitions=7)
+    assert one.probes[0].status == "failed", one.probes[0].reason
+    assert _comparable(one) == _comparable(seven)
+    r = one.probes[0]
+    found = codes(r)
+    assert {"duplicate_rows", "entity_overlap", "future_values"} <= found, found
+    assert r.metrics["sampled"] and r.metrics["samples"]["dominance"]["rows"] in range(398, 403)
+    assert ("conflicting_duplicates" in found) == (task != "regression")  # labels compared for classes only
+    assert ("missingness_leak" in found) == (task == "binary")  # 'refund' exists for some y = 1 rows only
+
+
+# -- the figure -------------------------------------------------------------------
+
+
+def test_the_ranking_figure_shows_each_feature_alone_against_the_thresholds():
+    rng = np.random.default_rng(34)
+    df = clean_frame(1500, 34)
+    for i in range(25):
+        df[f"noise{i}"] = rng.normal(size=len(df))
+    df["status_code"] = df["y"].astype(str)
+    df["constant"] = 1
+    model = hgb(df.drop(columns="y"), df["y"])
+    r = probe_result(model, AuditData(df, "y"))
+    (figure,) = r.figures
+    assert isinstance(figure, auditkit.Ranking) and figure.metric == "ROC AUC"
+    assert len(figure.bars) == 20 and figure.total == 31  # 32 features, 'constant' not scored
+    top = figure.bars[0]
+    assert top.label == "status_code" and top.severity == Severity.CRITICAL
+    assert top.low <= top.value <= top.high == 1.0
+    scored = [(x["feature"], x["score"]) for x in r.metrics["ranking"] if x["score"] is not None]
+    assert [(b.label, b.value) for b in figure.bars] == scored[:20]
+    assert all(b.severity is None for b in figure.bars if b.label.startswith("noise"))
+    refs = {ref.role: ref.value for ref in figure.references}
+    assert refs == {"threshold": 0.80, "model": r.metrics["model_score"]["value"], "chance": 0.5}
+    assert auditkit.figure_from_dict(json.loads(json.dumps(figure.to_dict()))) == figure
 
 
 # -- properties of the result ---------------------------------------------------
@@ -535,7 +657,7 @@ def test_results_are_json_ready_reproducible_and_leave_the_data_alone():
 
 
 def test_a_score_interval_never_reaches_past_a_perfect_score() -> None:
-    from probes._leakage_power import Power
+    from probes.target_leakage.power import Power
 
     near_perfect = Power(score=0.98, se=0.02, rows=100)
     assert near_perfect.high(1.96) == 1.0 and near_perfect.low(1.96) == pytest.approx(0.98 - 1.96 * 0.02)
@@ -543,7 +665,7 @@ def test_a_score_interval_never_reaches_past_a_perfect_score() -> None:
 
 
 def test_outcome_counts_read_right_whatever_the_target_is_called():
-    from probes._leakage_evidence import outcome_phrase
+    from probes.target_leakage.evidence import outcome_phrase
 
     flag = np.array([0, 1])
     assert outcome_phrase(477, "survived", 1, flag) == "477 of which survived"

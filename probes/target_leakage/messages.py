@@ -7,6 +7,7 @@ threshold, the evidence a reader can check, and what to do about it.
 
 __all__ = [
     "CONFLICTING_DUPLICATES",
+    "DOMINANCE_NOT_MEASURED",
     "DOMINANT_FEATURE",
     "DUPLICATE_ROWS",
     "ENTITY_OVERLAP",
@@ -14,6 +15,7 @@ __all__ = [
     "GOLDEN_PAIR",
     "IDENTIFIER_LEAK",
     "MISSINGNESS_LEAK",
+    "MODEL_NOT_SCORED",
     "NEAR_LEAK",
     "NOT_SCORED",
     "RARE_CLASS",
@@ -101,4 +103,13 @@ RARE_CLASS = (
 NOT_SCORED = "{count} of {total} features were not scored for single-feature power: {reasons}."
 TOO_FEW_ROWS = (
     "Single-feature power was not measured: {reason}. Contamination and time checks still ran."
+)
+MODEL_NOT_SCORED = (
+    "The model's part of the leakage audit did not run: {error}. Its own score (too good to be "
+    "true) and the features it leans on (dominance) were not measured; the checks of the data "
+    "alone ran. Make the model predict the audit data, then audit again."
+)
+DOMINANCE_NOT_MEASURED = (
+    "Dominance was not measured: the model raised {error} on the audit rows with one feature "
+    "shuffled. The other checks ran."
 )

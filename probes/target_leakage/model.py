@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from auditkit import Model, Predictions
-from probes._leakage_power import NO_POWER, Power, auc_with_se, r2_with_se
+from probes.target_leakage.power import NO_POWER, Power, auc_with_se, r2_with_se
 
 __all__ = ["Dominance", "dominance", "model_power"]
 
