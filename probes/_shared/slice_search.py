@@ -20,9 +20,16 @@ codes plus one row-length array at a time, never a one-hot matrix of rows by
 conditions; time is one pass over the rows per column pair or triple that the
 score bound cannot rule out.
 
-The counts per slice come in through ``counts``' bincounts over the rows'
-codes (``probes._shared.slice_codes``); the tests and corrections are in
-``probes._shared.slice_stats``.
+Besides the top-k by score, the search keeps the slices with the most
+evidence of being a finding: an error at least ``min_error_ratio`` times the
+overall (and, with probabilities, times what the model expects there), every
+condition of which matters, ranked by the larger of their two weighted
+p-values. SliceLine's score is no filter for these: it discounts a slice of
+5% of the rows by more than its error doubling gains, so a small slice that
+fails badly can score below zero.
+
+The rows' codes are built by ``probes._shared.slice_codes``; a slice's
+tests and the correction over all slices tried are in ``probes._shared.slice_stats``.
 """
 
 from __future__ import annotations

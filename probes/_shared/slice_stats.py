@@ -19,14 +19,6 @@ overlap massively, so one real problem makes thousands of its near-copies
 significant, and a false-discovery budget that grows with them would let a
 real problem vouch for a false one beside it, which is then reported as a
 problem of its own.
-
-Besides the top-k by score, the search keeps the slices with the most
-evidence of being a finding: an error at least ``min_error_ratio`` times the
-overall (and, with probabilities, times what the model expects there), every
-condition of which matters, ranked by the larger of their two weighted
-p-values. SliceLine's score is no filter for these: it discounts a slice of
-5% of the rows by more than its error doubling gains, so a small slice that
-fails badly can score below zero.
 """
 
 from __future__ import annotations

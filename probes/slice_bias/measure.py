@@ -38,24 +38,30 @@ PLAN_ROWS = 1_000_000
 MIN_SLICE_ROWS = 30
 
 
-def _sample_part(ctx: AuditContext, sample: np.ndarray, *, predictions: bool) -> Part:
-    # The sample's rows only, read by position: the plan needs their values (and, for a
-    # regressor's error bins, the model's outputs there), not the whole frame.
-    preds = ctx.predictions.take(sample) if predictions else None
-    return Part(0, sample, ctx.data.frame.iloc[sample], preds)
+def _sample_part(ctx: AuditContext, sample: np.ndarray, columns: list[str], *, predictions: bool) -> Part:
+    # The sample's rows and the columns planned on, read by position: the plan needs their
+    # values (and, for a regressor's error bins, the model's outputs there), nothing more.
+    frame = ctx.data.frame
+    if len(sample) == len(frame):
+        planned = frame[columns]  # every row: no copy (copy-on-write)
+    else:
+        planned = frame.iloc[sample, frame.columns.get_indexer(columns)]
+    return Part(0, sample, planned, ctx.predictions.take(sample) if predictions else None)
 
 
 def measure_groups(probe: SliceBias, ctx: AuditContext, coding: Coding, sample: np.ndarray) -> list[GroupTable]:
     """The group table of every sensitive feature (and pair, with ``intersections``)."""
     sensitive = list(ctx.data.sensitive)
     seen = ctx.measure(lambda: SensitiveValues(sensitive), predictions=False)
-    planned = _sample_part(ctx, sample, predictions=coding.task == "regression")
+    regression = coding.task == "regression"
+    columns = list(dict.fromkeys(sensitive + ([coding.target] if regression else [])))
+    planned = _sample_part(ctx, sample, columns, predictions=regression)
     groupings = plan_groupings(
         seen, planned.frame, sensitive,
         intersections=probe.intersections, age_bands=probe.age_bands, bins=int(probe.sensitive_bins),
     )
     edges = None
-    if coding.task == "regression":
+    if regression:
         y_true, y_pred = coding.labels(planned)
         edges = error_bin_edges(np.abs(y_true - y_pred))
     return ctx.measure(lambda: GroupCounts(groupings, coding.labels, coding.task, coding.n_classes, edges))
@@ -80,10 +86,9 @@ def measure_slices(probe: SliceBias, ctx: AuditContext, coding: Coding, sample: 
     """Code the rows, search them, and shrink the slices found."""
     n = ctx.data.n_rows
     min_rows = max(MIN_SLICE_ROWS, int(np.ceil(probe.min_support * n)))
-    features = list(ctx.data.features)
-    planned = ctx.data.frame.iloc[sample][features]  # the sample's rows, as in _sample_part
+    planned = _sample_part(ctx, sample, list(ctx.data.features), predictions=False)
     plans = plan_columns(
-        planned, ctx.data.kinds, bins=int(probe.numeric_bins), max_levels=int(probe.max_levels),
+        planned.frame, ctx.data.kinds, bins=int(probe.numeric_bins), max_levels=int(probe.max_levels),
         min_rows=min_rows * len(sample) / max(n, 1),
     )
     rows = ctx.measure(lambda: SliceRows(plans, coding.rows, min_rows=min_rows))

@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from auditkit import AuditContext, Evidence, Finding, Needs, Probe, require
+from auditkit import AuditContext, Evidence, Finding, GroupRates, Needs, Probe, Ranking, SliceTable, require
 from probes.slice_bias.figures import disparity_ranking, group_rates, slice_table
 from probes.slice_bias.judge import judge_groups, judge_slices
 from probes.slice_bias.measure import PLAN_ROWS, measure_groups, measure_slices
@@ -95,7 +95,7 @@ class SliceBias(Probe):
             metrics["positive_class"] = coding.positive
             metrics["positive_outcome"] = self.positive_outcome
         findings: list[Finding] = []
-        figures: list[Any] = []
+        figures: list[GroupRates | Ranking | SliceTable] = []
         level = 1 - self.significance
         sample = ctx.sample(PLAN_ROWS) if ctx.data.sensitive or self.discover else np.zeros(0, dtype=np.int64)
         if ctx.data.sensitive:
