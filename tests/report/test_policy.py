@@ -442,3 +442,37 @@ def test_merging_pieces_judges_their_union_once(clean_model, data) -> None:
     assert list(merged.policy["waivers"]) == [{"probe": "leaky", "reason": "expected failure in the test suite: known leak"}]
     (other_way,) = merge_scorecards([(second, {}), (first, {"leaky": "known leak"})])
     assert other_way.probes == merged.probes and other_way.verdict == merged.verdict
+
+
+V1_FILE = Path(__file__).parent / "data" / "scorecard_v1.json"  # written by auditkit at defee87, before version 2
+
+
+def test_a_scorecard_file_written_by_version_1_is_judged_from_its_own_policy(tmp_path: Path) -> None:
+    doc = json.loads(V1_FILE.read_text(encoding="utf-8"))
+    assert doc["schema_version"] == 1 and "verdict" not in doc
+    auditkit.validate_scorecard(doc)
+    from auditkit._judge import ensure_judged
+
+    card = ensure_judged(auditkit.scorecard_from_json(V1_FILE.read_text(encoding="utf-8")))
+    leak = card["target_leakage"]
+    assert [(f.features, f.gate) for f in leak.findings] == [(("leak",), "waived"), (("x",), "passes")]
+    assert leak.findings[0].waiver == "waived (until 2099-12-31): leak is dropped before scoring"
+    bias = card["slice_bias"]
+    assert {f.gate for f in bias.findings} == {"waiver_expired"} and bias.status == "failed"
+    assert card.passed is doc["passed"] is False  # the same verdict the old file states
+    assert card.verdict is not None
+    assert card.verdict.reasons == ("probe slice_bias failed: 2 finding(s) at or above high (underperforming_slice)",)
+    assert [w.expired for w in card.verdict.waivers] == [False, True]
+    # Through the command line, as a user would: report renders it, diff compares it with itself.
+    (tmp_path / "old.json").write_text(V1_FILE.read_text(encoding="utf-8"), encoding="utf-8")
+    run = [sys.executable, "-m", "auditkit"]
+    report = subprocess.run([*run, "report", "old.json", "--markdown", "old.md"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stderr
+    assert "audit FAILED" in report.stdout
+    assert "Why it failed: probe slice\\_bias failed" in (tmp_path / "old.md").read_text()
+    again = json.loads(auditkit.render_json(card))
+    assert again["schema_version"] == 2 and again["verdict"]["reasons"] == list(card.verdict.reasons)
+    auditkit.validate_scorecard(again)
+    (tmp_path / "again.json").write_text(json.dumps(again), encoding="utf-8")
+    diff = subprocess.run([*run, "diff", "old.json", "again.json", "--fail-on-new", "info"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert diff.returncode == 0, diff.stdout + diff.stderr
