@@ -811,6 +811,35 @@ def test_one_partition_or_ten_give_the_same_result_on_every_task(task):
     one = result(1)
     assert one["status"] in ("passed", "failed") and one["metrics"]["groups"]
     assert one == result(10)
+    rates = [f for f in one["figures"] if f["kind"] == "group_rates"]
+    assert [f["feature"] for f in rates] == ["age", "income", "sex", "age & income", "age & sex", "income & sex"]
+    expected = {"regression": ["mae", "rmse"], "multiclass": ["accuracy"],
+                "binary": ["selection_rate", "false_positive_rate", "false_negative_rate", "accuracy"]}[task]
+    assert all(f["metrics"] == expected and f["unit"] == (task != "regression") for f in rates)
+    sexes = next(f for f in rates if f["feature"] == "sex")
+    assert [g["group"] for g in sexes["groups"]] == ["f", "m", "missing"]
+
+
+def test_float_sums_per_cell_are_exact_however_the_values_are_split():
+    import math
+
+    from probes._shared.exact_sums import ExactSums
+
+    rng = np.random.default_rng(2)
+    values = rng.standard_t(2, 20_000) ** 3 * 10.0 ** rng.integers(-8, 8, 20_000)
+    cells = rng.integers(0, 4, 20_000)
+    whole = ExactSums(4)
+    whole.add(cells, values)
+    parts = []
+    for rows in np.array_split(rng.permutation(20_000), 7):
+        part = ExactSums(4)
+        part.add(cells[rows], values[rows])
+        parts.append(part)
+    merged = parts[0]
+    for part in parts[1:]:
+        merged = merged.merge(part)
+    exact = [math.fsum(values[cells == c]) for c in range(4)]
+    assert list(whole.totals()) == exact and list(merged.totals()) == exact
 
 
 def test_the_figures_show_the_groups_the_gaps_and_the_slices_as_measured():
