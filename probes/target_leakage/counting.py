@@ -165,13 +165,13 @@ class Gather(Measurement[Gathered]):
     (as a cluster gathers a sample to one machine)."""
 
     def __init__(self, rows: np.ndarray, columns: list[str]) -> None:
-        self.wanted = np.asarray(rows, dtype=np.int64)
+        self.wanted = np.sort(np.asarray(rows, dtype=np.int64))
         self.columns = columns
         self.pieces: list[tuple[np.ndarray, pd.DataFrame, Predictions | None]] = []
 
     def update(self, part: Part) -> None:
-        inside = np.isin(part.rows, self.wanted)
-        local = np.flatnonzero(inside)
+        at = np.minimum(np.searchsorted(self.wanted, part.rows), max(len(self.wanted) - 1, 0))
+        local = np.flatnonzero(self.wanted[at] == part.rows) if len(self.wanted) else np.empty(0, dtype=np.int64)
         preds = None if part.predictions is None else part.predictions.take(local)
         self.pieces.append((part.rows[local], part.frame.iloc[local][self.columns], preds))
 

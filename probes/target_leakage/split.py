@@ -163,7 +163,7 @@ class Contamination(Measurement[ContaminationResult]):
         keys = row_keys(part.frame[self.features])
         if self.reference is not None:
             for i in (0, 1):
-                inside = np.isin(keys[i], self.reference.keys[i])
+                inside = _within(keys[i], self.reference.keys[i])
                 self.shared[i] += int(inside.sum())
                 self.shared_examples[i] = examples_of(part, inside)
         if self.classes is not None:
@@ -201,6 +201,14 @@ class Contamination(Measurement[ContaminationResult]):
         duplicated = int(sizes[sizes > 1].sum())
         firsts = self.firsts[self.firsts["key"].isin(conflicting)].sort_values("pos", kind="stable")
         return Conflicts(rows, len(conflicting), self.rows, duplicated, tuple(firsts["label"].iloc[:EXAMPLES].tolist()))
+
+
+def _within(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """Which ``keys`` occur in ``sorted_keys`` (a binary search: np.isin sorts both every time)."""
+    if not len(sorted_keys):
+        return np.zeros(len(keys), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[at] == keys
 
 
 def _baseline(keys: np.ndarray) -> float:
