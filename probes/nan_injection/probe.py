@@ -43,7 +43,7 @@ class NanInjection(Probe):
     name: ClassVar[str] = "nan_injection"
     needs: ClassVar[Needs] = Needs(queryable=True)
 
-    # What is injected, and where (README.md: "Defaults").
+    # Why each default is what it is: README.md, "Defaults".
     sample_size: int = 200
     fraction: float = 0.1
     stack_rows: int = 50_000

@@ -838,7 +838,8 @@ def test_the_grid_figure_draws_overflow_as_overflow() -> None:
     from probes.nan_injection.messages import INJECTION_HEADERS
 
     model, data = scaled_ridge()
-    result = run(model, data, **FAST)
+    card = auditkit.audit(model, data, probes=[NanInjection(**FAST)], seed=0)
+    result = card["nan_injection"]
     grid, faults = result.figures
     assert grid.kind == "outcome_grid" and grid.rows == ("x1", "x2", "x3")
     cells = {(c.row, c.column): c for c in grid.cells}
@@ -854,6 +855,10 @@ def test_the_grid_figure_draws_overflow_as_overflow() -> None:
     assert cells[("x1", "NaN")].detail == "3 batches: 3 rejected (ValueError)"
     assert auditkit.figure_from_dict(grid.to_dict()) == grid
     assert {c.column for c in faults.cells} == set(FRAME_FAULT_LABELS.values())
+    # The report draws the probe's overflow cells as overflow, never as handled.
+    page = auditkit.render_html(card)
+    assert 'x1 x 1e308: overflow; 3 batches: 3 overflow' in page
+    assert 'data-outcome="overflow"' in page
 
 
 def test_the_work_is_a_count_and_the_fuzz_budget_a_reported_stop() -> None:
