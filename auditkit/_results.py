@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from auditkit._figures import figure_from_dict
-from auditkit._values import OPS, Condition, Op, Severity, freeze, jsonable, thaw
+from auditkit._values import OPS, Condition, Op, Severity, freeze, is_frozen, jsonable, thaw
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -44,6 +44,14 @@ Status = Literal["passed", "failed", "error", "skipped"]
 # severity; a waiver covers it; or the waiver that covered it has expired (it fails).
 GateMark = Literal["fails", "passes", "waived", "waiver_expired"]
 GATE_MARKS: tuple[str, ...] = ("fails", "passes", "waived", "waiver_expired")
+
+
+def _frozen_json(value: Any) -> Any:
+    """JSON-ready and deeply immutable; a value that already is (a result copied by
+    ``dataclasses.replace``) is kept as it is, not walked and copied again."""
+    if is_frozen(value):
+        return value
+    return freeze(jsonable(dict(value) if isinstance(value, Mapping) else list(value)))
 
 
 @dataclass(frozen=True)
@@ -81,8 +89,8 @@ class Finding:
         if self.slice is not None:
             conds = tuple(c if isinstance(c, Condition) else Condition(**c) for c in self.slice)
             object.__setattr__(self, "slice", conds)
-        object.__setattr__(self, "metrics", freeze(jsonable(dict(self.metrics))))
-        object.__setattr__(self, "examples", freeze(jsonable(list(self.examples))))
+        object.__setattr__(self, "metrics", _frozen_json(self.metrics))
+        object.__setattr__(self, "examples", _frozen_json(tuple(self.examples)))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -130,7 +138,7 @@ class ProbeResult:
     def __post_init__(self) -> None:
         if self.fail_on is not None:
             object.__setattr__(self, "fail_on", Severity.parse(self.fail_on))
-        object.__setattr__(self, "metrics", freeze(jsonable(dict(self.metrics))))
+        object.__setattr__(self, "metrics", _frozen_json(self.metrics))
         object.__setattr__(self, "findings", tuple(self.findings))
         object.__setattr__(self, "figures", tuple(self.figures))
         # Kept at the precision the JSON stores, so a report rendered now and one rendered
@@ -247,9 +255,9 @@ class Scorecard:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "probes", tuple(self.probes))
-        object.__setattr__(self, "model", freeze(jsonable(dict(self.model))))
-        object.__setattr__(self, "data", freeze(jsonable(dict(self.data))))
-        object.__setattr__(self, "policy", freeze(jsonable(dict(self.policy))))
+        object.__setattr__(self, "model", _frozen_json(self.model))
+        object.__setattr__(self, "data", _frozen_json(self.data))
+        object.__setattr__(self, "policy", _frozen_json(self.policy))
 
     def __getitem__(self, name: str) -> ProbeResult:
         for result in self.probes:

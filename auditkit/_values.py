@@ -16,7 +16,7 @@ import numpy as np
 
 from auditkit._errors import ProbeConfigError
 
-__all__ = ["OPS", "Condition", "FrozenDict", "Op", "Severity", "freeze", "jsonable", "thaw"]
+__all__ = ["OPS", "Condition", "FrozenDict", "Op", "Severity", "freeze", "is_frozen", "jsonable", "thaw"]
 
 Op = Literal["==", "in", "<", "<=", ">", ">=", "between", "is_null"]
 OPS: tuple[str, ...] = ("==", "in", "<", "<=", ">", ">=", "between", "is_null")
@@ -144,20 +144,27 @@ class FrozenDict(dict):  # type: ignore[type-arg]
 def freeze(value: Any) -> Any:
     """A JSON-ready value made deeply immutable: dicts become ``FrozenDict``, lists tuples."""
     if isinstance(value, Mapping):
-        return value if isinstance(value, FrozenDict) and _frozen(value) else FrozenDict((str(k), freeze(v)) for k, v in value.items())
+        return value if is_frozen(value) else FrozenDict((str(k), freeze(v)) for k, v in value.items())
     if isinstance(value, (list, tuple)):
         return tuple(freeze(v) for v in value)
     return value
 
 
-def _frozen(value: Any) -> bool:
-    if isinstance(value, Mapping):
-        return isinstance(value, FrozenDict) and all(_frozen(v) for v in value.values())
-    if isinstance(value, list):
-        return False
+def is_frozen(value: Any) -> bool:
+    """Whether ``value`` is a ``FrozenDict`` or tuple of JSON scalars and frozen values, all the way down."""
+    if isinstance(value, FrozenDict):
+        return all(_frozen_leaf(v) for v in value.values())
     if isinstance(value, tuple):
-        return all(_frozen(v) for v in value)
-    return True
+        return all(_frozen_leaf(v) for v in value)
+    return False
+
+
+def _frozen_leaf(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, int, str)):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return is_frozen(value)
 
 
 def thaw(value: Any) -> Any:

@@ -347,6 +347,19 @@ minimum = 0.5
     result.stdout.fnmatch_lines(["*Accuracy * is below the minimum 0.99*"])
 
 
+def test_the_policy_may_name_the_suites_own_probes_but_no_unknown_one(suite: pytest.Pytester) -> None:
+    """The suite's probes need no entry point to be configured; a typo is every test's one-line error."""
+    suite.makepyfile(test_audit=PASSING)
+    suite.makepyprojecttoml("[tool.auditkit.probes.spread]\nfail_on = 'critical'\n[[tool.auditkit.waivers]]\nprobe = 'acuracy'\nreason = 'r'\n")
+    result = suite.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=3)
+    result.stdout.fnmatch_lines(["*the audit policy cannot be used: ProbeConfigError: pyproject.toml: waiver for unknown probe 'acuracy'; installed probes are: *"])
+    suite.makepyprojecttoml("[tool.auditkit.probes.accuracy]\nmaximum = 2\n")
+    result = suite.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=3)
+    result.stdout.fnmatch_lines(["*ProbeConfigError: pyproject.toml: probe 'accuracy' has no setting 'maximum'; its settings are: minimum"])
+
+
 def test_bad_policy_and_bad_json_folder_are_reported_plainly(suite: pytest.Pytester) -> None:
     suite.makepyfile(test_audit=PASSING)
     missing = suite.path / "no-such-folder" / "card.json"

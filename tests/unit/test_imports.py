@@ -120,6 +120,6 @@ def test_the_core_neither_imports_the_probes_nor_pytest_outside_its_adapters() -
         names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         names |= {(n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and not n.level}
         assert "probes" not in names, path
-        if path.name not in ("_pytest_plugin.py", "testing.py", "strategies.py"):
+        if path.name not in ("_pytest_plugin.py", "testing.py"):
             assert "pytest" not in names, f"{path} imports pytest: only the plugin and auditkit.testing may"
     assert graph
