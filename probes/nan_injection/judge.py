@@ -82,9 +82,7 @@ def _input_findings(m: Measured) -> list[Finding]:
     columns = list(m.input_writes)
     return [Finding(
         code="mutates_input", severity=Severity.HIGH,
-        message=MUTATES_INPUT_MESSAGE.format(
-            rows=len(m.sample), n_columns=len(columns), n_input=m.sample.shape[1], columns=_names(columns),
-        ),
+        message=MUTATES_INPUT_MESSAGE.format(rows=len(m.sample), n_columns=len(columns), columns=_names(columns)),
         features=tuple(c for c in columns if c in m.sample.columns),
         metrics={"columns": columns, "rows": len(m.sample)},
     )]

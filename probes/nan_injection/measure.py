@@ -67,6 +67,7 @@ class Measured:
     clean_scores: dict[int, float] = field(default_factory=dict)
     fuzzed: FuzzResult | None = None
     fuzz_planned: int = 0
+    poisons_planned: tuple[str, ...] = ()
     queries: int = 0
     hung: bool = False
     budget_s: float = 0.0
@@ -122,7 +123,7 @@ def _measure(
         input_writes=None if writes.error is not None or writes.timed_out else tuple(writes.value),
         rows_for=rate_rows(len(sample), probe.fraction, ctx.rng),
         stacking=Stacking(rows=max(len(sample), probe.stack_rows), safe_rows=max(len(sample), safe_rows)),
-        online=bool(ctx.model.capabilities.online), fuzz_planned=probe.fuzz_examples,
+        online=bool(ctx.model.capabilities.online), fuzz_planned=probe.fuzz_examples, poisons_planned=probe.poisons,
     )
     m.cells = run_cells(caller, sample, schema, reference, m.rows_for, m.stacking)
     m.cells, m.ladders = classify_overflow(caller, sample, schema, reference, m.cells)
@@ -233,15 +234,16 @@ def not_run(m: Measured) -> dict[str, Any]:
         "cells": sum(c.verdict.outcome == "not_run" for c in m.cells),
         "frame_faults": sum(f.verdict.outcome == "not_run" for f in m.faults),
         "batch_consistency": m.hung and m.batch is None,
-        "online_poisons": [p.poison for p in m.poisons if p.outcome == "not_run"] + (
-            ["all"] if m.online and m.hung and not m.poisons else []
+        "online_poisons": (
+            [p.poison for p in m.poisons if p.outcome == "not_run"] if m.poisons
+            else list(m.poisons_planned) if m.online and m.hung else []
         ),
         "fuzz_batches": fuzz_cut,
     }
     reasons = []
     if m.hung:
         reasons.append(HUNG)
-    if m.fuzzed is not None and m.fuzzed.stopped_early:
+    elif m.fuzzed is not None and m.fuzzed.stopped_early:  # a hang stops the search too, said above
         reasons.append("the fuzzing's time budget ran out")
     out["why"] = "; ".join(reasons) or None
     return out

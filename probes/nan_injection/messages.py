@@ -134,9 +134,9 @@ CLEAN_INVALID_MESSAGE = (
     "(allowed: none)."
 )
 MUTATES_INPUT_MESSAGE = (
-    "The model writes into the frame it is given: predicting {rows} clean rows changed {n_columns} of its "
-    "{n_input} input column(s) ({columns}) in place. A caller that reuses the frame afterwards (to log it, "
-    "explain it or predict it again) reads altered data; copy the input inside the model before changing "
+    "The model writes into the frame it is given: predicting {rows} clean rows, it wrote into, dropped or "
+    "added {n_columns} column(s) of its input ({columns}). A caller that reuses the frame afterwards (to log "
+    "it, explain it or predict it again) reads altered data; copy the input inside the model before changing "
     "it. auditkit handed every call a copy of its own, so no other check of this audit is affected."
 )
 CLEAN_FAILURE_MESSAGE = "the model failed on a clean sample of {rows} audit rows ({what})"

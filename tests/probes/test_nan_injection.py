@@ -820,7 +820,7 @@ def test_a_model_writing_into_its_input_is_named_and_corrupts_no_baseline() -> N
     assert codes(result) == ["mutates_input"]
     finding = only(result, "mutates_input")[0]
     assert finding.severity is Severity.HIGH and finding.features == ("x2", "x3")
-    assert finding.message == MUTATES_INPUT_MESSAGE.format(rows=300, n_columns=2, n_input=3, columns="'x2', 'x3'")
+    assert finding.message == MUTATES_INPUT_MESSAGE.format(rows=300, n_columns=2, columns="'x2', 'x3'")
     assert list(result.metrics["input_writes"]) == ["x2", "x3"]
     assert data.frame.equals(before)
     # A model that leaves its input alone is not named.
