@@ -835,7 +835,7 @@ _WORST_FIRST = ("silent_corruption", "crashed", "overflow", "not_run", "rejected
 
 
 def test_the_grid_figure_draws_overflow_as_overflow() -> None:
-    from probes.nan_injection.messages import INJECTION_HEADERS
+    from probes.nan_injection import INJECTION_HEADERS
 
     model, data = scaled_ridge()
     card = auditkit.audit(model, data, probes=[NanInjection(**FAST)], seed=0)
