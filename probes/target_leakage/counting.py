@@ -23,8 +23,11 @@ __all__ = [
     "Examples",
     "ExactSum",
     "Gather",
+    "Gathered",
     "Outcomes",
     "examples_of",
+    "first_examples",
+    "labels",
     "reference_part",
 ]
 

@@ -95,6 +95,8 @@ class ModelSample:
 def model_sample(ctx: AuditContext, size: int) -> ModelSample:
     error = None
     try:
+        # Only asks whether the model could predict: the shared predictions are
+        # computed once for every probe, and the rows are read from the partitions.
         ctx.predictions
     except ModelFailure as exc:  # the model failed: the data can still be audited
         error = str(exc)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from auditkit import AuditData, Measurement, Part
+from auditkit import Measurement, Part
 from probes.target_leakage.counting import EXAMPLES, Examples, examples_of, first_examples, labels
 from probes.target_leakage.power import as_numbers, parse_dates
 
