@@ -32,9 +32,9 @@ from probes.cost_weighted_errors.messages import HINT_COSTS
 from probes.cost_weighted_errors.sums import ExactSums, PairedDiffs, TopRows
 
 if TYPE_CHECKING:
-    from auditkit import AuditContext, Figure
+    from auditkit._figures import Figure
 
-__all__ = ["EXAMPLES", "Measured", "RowCosts", "Rules"]
+__all__ = ["EXAMPLES", "Measured", "RowCosts", "Rules", "cost_totals", "scale_of", "show"]
 
 EXAMPLES = 5
 
@@ -135,7 +135,3 @@ def scale_of(part: Part, column: str | None) -> np.ndarray | None:
 def show(value: Any) -> str:
     """A class label as a person would type it (2, not np.int64(2))."""
     return repr(value.item() if isinstance(value, np.generic) else value)
-
-
-def fold_rules(ctx: AuditContext, factory: Callable[[], Rules]) -> Rules:
-    return ctx.measure(factory)
