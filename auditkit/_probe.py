@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
-from auditkit._errors import ModelFailure, ProbeCancelled, ProbeConfigError, ProbeSkipped
+from auditkit._errors import ModelFailure, ProbeCancelled, ProbeConfigError
 from auditkit._measure import Measurement, Part, fold, sample_rows, split_rows
 from auditkit._models._base import output_problem
 from auditkit._models._cancellable import Cancellable
