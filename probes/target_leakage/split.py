@@ -177,10 +177,13 @@ class Contamination(Measurement[ContaminationResult]):
         for i in (0, 1):
             self.shared[i] += other.shared[i]
             self.shared_examples[i] = first_examples(self.shared_examples[i], other.shared_examples[i])
-        if self.classes is not None:
-            self.labels = self.labels.add(other.labels, fill_value=0).astype(np.int64)
-            both = pd.concat([self.firsts, other.firsts]) if len(other.firsts) else self.firsts
-            self.firsts = both.sort_values("pos", kind="stable").groupby("key", sort=False).head(EXAMPLES)
+        if self.classes is not None and len(other.labels):  # an empty partition adds nothing
+            if len(self.labels):
+                self.labels = self.labels.add(other.labels, fill_value=0).astype(np.int64)
+                both = pd.concat([self.firsts, other.firsts])
+                self.firsts = both.sort_values("pos", kind="stable").groupby("key", sort=False).head(EXAMPLES)
+            else:
+                self.labels, self.firsts = other.labels, other.firsts
         return self
 
     def finalize(self) -> ContaminationResult:

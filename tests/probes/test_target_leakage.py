@@ -599,6 +599,17 @@ def test_one_partition_or_seven_give_the_same_result_on_every_check(task):
     assert ("missingness_leak" in found) == (task == "binary")  # 'refund' exists for some y = 1 rows only
 
 
+def test_more_partitions_than_rows_changes_nothing():
+    # Empty partitions hold no rows, no hashes, no ids: merging them must be a no-op.
+    df = clean_frame(6, 43).assign(customer=[f"K{i}" for i in range(6)], s=0.5)
+    data = AuditData(df, "y", score="s", reference=df.drop(columns="s"), ids="customer")
+    one = auditkit.audit(None, data, probes=[TargetLeakage()], seed=2, partitions=1)
+    ten = auditkit.audit(None, data, probes=[TargetLeakage()], seed=2, partitions=10)
+    assert ten.probes[0].status == "failed", ten.probes[0].reason
+    assert _comparable(one) == _comparable(ten)
+    assert {"duplicate_rows", "entity_overlap", "too_few_rows"} <= codes(ten.probes[0])
+
+
 # -- the figure -------------------------------------------------------------------
 
 
