@@ -223,7 +223,7 @@ def render_html(card: Scorecard) -> str:
     statuses = Counter(r.status for r in card.probes)
     summary_line = ", ".join(f"{statuses[s]} {s}" for s in ("passed", "failed", "error", "skipped") if statuses[s])
     model_extra = ", ".join(
-        f"{k}: {_value(v)}" for k, v in card.model.items() if k not in ("kind", "task") and not isinstance(v, (dict, list))
+        f"{k}: {_value(v)}" for k, v in card.model.items() if k not in ("kind", "task") and not isinstance(v, (Mapping, list, tuple))
     )
     return _template().render(
         card=card,
