@@ -24,7 +24,7 @@ from probes.cost_weighted_errors.messages import (
     NOTE_NOT_FINITE,
     NOTE_NOT_PROBABILITIES,
 )
-from probes.cost_weighted_errors.sums import sparse_add
+from probes.cost_weighted_errors.sums import KeyCounts
 from probes.cost_weighted_errors.sweep import best_threshold_index, downsample, fold_of, threshold_sweep, tie_ends
 
 if TYPE_CHECKING:
@@ -45,16 +45,14 @@ class Sweep:
 
 
 class BinarySweep(Measurement[Any]):
-    """Rows per distinct score, actual class and fold (and their cost column's sum):
-    ``code`` = 2 * fold + actual, sorted by score, highest first."""
+    """Rows per distinct score, fold and actual class (and value of the cost column):
+    ``code`` = 2 * fold + actual, highest score first."""
 
     def __init__(self, costs: BinaryCosts, positive: Any, target: str, seed: int, folds: int) -> None:
         self.costs, self.positive, self.target, self.seed, self.folds = costs, positive, target, seed, folds
         self.missing_scores = False
         self.not_finite = 0
-        self.keys: tuple[np.ndarray, ...] = (np.zeros(0, dtype=np.int64), np.zeros(0))
-        self.counts = np.zeros(0, dtype=np.int64)
-        self.weights: np.ndarray | None = np.zeros(0) if costs.per_row else None
+        self.entries = KeyCounts(3 if costs.per_row else 2)  # -score, code (, cost column)
 
     def update(self, part: Part) -> None:
         if len(part) == 0:
@@ -67,37 +65,29 @@ class BinarySweep(Measurement[Any]):
         finite = np.isfinite(scores)
         self.not_finite += int((~finite).sum())
         actual = part.frame[self.target].to_numpy()[finite] == self.positive
-        code = 2 * fold_of(self.seed, part.rows[finite], self.folds) + actual
+        # small integers: the sort by them is a radix sort
+        code = (2 * fold_of(self.seed, part.rows[finite], self.folds) + actual).astype(np.min_scalar_type(2 * self.folds))
+        keys = [0.0 - scores[finite].astype(float), code]  # 0.0 - x: no -0.0 key
         scale = scale_of(part, self.costs.column)
-        weights = None if self.weights is None or scale is None else scale[finite]
-        self._add((code, -scores[finite].astype(float)), np.ones(len(code), dtype=np.int64), weights)
-
-    def _add(self, keys: tuple[np.ndarray, ...], counts: np.ndarray, weights: np.ndarray | None) -> None:
-        keys = tuple(np.concatenate([a, b]) for a, b in zip(self.keys, keys))
-        counts = np.concatenate([self.counts, counts])
-        if self.weights is not None and weights is not None:
-            weights = np.concatenate([self.weights, weights])
-        self.keys, self.counts, w = sparse_add(keys, counts, weights if self.weights is not None else None)
-        if self.weights is not None:
-            self.weights = w
+        self.entries.add(keys if scale is None else [*keys, scale[finite]])
 
     def merge(self, other: BinarySweep) -> BinarySweep:
         self.missing_scores |= other.missing_scores
         self.not_finite += other.not_finite
-        self._add(other.keys, other.counts, other.weights)
+        self.entries.merge(other.entries)
         return self
 
     def finalize(self) -> Sweep | None:
         if self.missing_scores or self.not_finite:
             return None
-        code, neg_score = self.keys
-        scores = -neg_score
+        neg_score, code = self.entries.keys[:2]
+        counts = self.entries.counts
+        scores = 0.0 - neg_score
         actual, fold = code % 2 == 1, code // 2
-        amount = self.counts.astype(float) if self.weights is None else self.weights
+        amount = counts * self.entries.keys[2] if self.costs.per_row else counts
 
         def cell(name: str) -> np.ndarray:
-            value = self.costs.cells[name]
-            return value * (amount if name in self.costs.scaled else self.counts)
+            return self.costs.cells[name] * (amount if name in self.costs.scaled else counts)
 
         if_pos = np.where(actual, cell("tp"), cell("fp"))
         if_neg = np.where(actual, cell("fn"), cell("tn"))

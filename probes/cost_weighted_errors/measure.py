@@ -99,7 +99,7 @@ class Rules(Measurement["Rules"]):
         priced = self.price(part)
         self.n += len(part)
         for i, values in enumerate(priced.sums):
-            self.sums.add(values, np.full(len(values), i))
+            self.sums.add(values, i)
         self.diffs.add_rows(part.rows, priced.diffs)
         self.changed += priced.changed
         if priced.saving is not None:

@@ -15,7 +15,7 @@ from probes.cost_weighted_errors.costs import MatrixCosts
 from probes.cost_weighted_errors.figures import MAX_CLASS_CURVES, class_curve
 from probes.cost_weighted_errors.measure import Measured, RowCosts, Rules, cost_totals, scale_of, show
 from probes.cost_weighted_errors.messages import BETTER_BAYES_RULE, CHANGED_DECISIONS, HOW_BAYES, NOTE_NO_BAYES_RULE
-from probes.cost_weighted_errors.sums import sparse_add
+from probes.cost_weighted_errors.sums import KeyCounts
 from probes.cost_weighted_errors.sweep import threshold_sweep, tie_ends
 
 if TYPE_CHECKING:
@@ -57,8 +57,7 @@ class ClassSweep(Measurement[list[tuple[np.ndarray, np.ndarray]]]):
     def __init__(self, costs: MatrixCosts, target: str, chosen: list[int]) -> None:
         self.costs, self.target, self.chosen = costs, target, chosen
         self.index = pd.Index(costs.classes)
-        empty = ((np.zeros(0, dtype=np.int64), np.zeros(0)), np.zeros(0))
-        self.entries = [empty for _ in chosen]
+        self.entries = [KeyCounts(3 if costs.per_row else 2) for _ in chosen]  # -probability, code (, cost column)
 
     def update(self, part: Part) -> None:
         if len(part) == 0:
@@ -68,30 +67,26 @@ class ClassSweep(Measurement[list[tuple[np.ndarray, np.ndarray]]]):
         code = self.index.get_indexer(part.frame[self.target].to_numpy()) * k + self.index.get_indexer(
             part.predictions.labels)
         scale = scale_of(part, self.costs.column)
-        weight = np.ones(len(code)) if scale is None else scale
-        for i, j in enumerate(self.chosen):
-            self.entries[i] = _add(self.entries[i], (code, -part.predictions.proba[:, j]), weight)
+        weight = [] if scale is None else [scale]
+        for entries, j in zip(self.entries, self.chosen):
+            entries.add([0.0 - part.predictions.proba[:, j], code, *weight])
 
     def merge(self, other: ClassSweep) -> ClassSweep:
-        self.entries = [_add(mine, *theirs) for mine, theirs in zip(self.entries, other.entries)]
+        for mine, theirs in zip(self.entries, other.entries):
+            mine.merge(theirs)
         return self
 
     def finalize(self) -> list[tuple[np.ndarray, np.ndarray]]:
         k, out = len(self.costs.classes), []
-        for j, ((code, neg_p), weight) in zip(self.chosen, self.entries):
+        for j, entries in zip(self.chosen, self.entries):
+            neg_p, code = entries.keys[:2]
+            weight = entries.counts * entries.keys[2] if self.costs.per_row else entries.counts.astype(float)
             actual, predicted = code // k, code % k
             delta = (self.costs.matrix[actual, j] - self.costs.matrix[actual, predicted]) * weight
             current = float((self.costs.matrix[actual, predicted] * weight).sum())
-            thresholds, totals = threshold_sweep(-neg_p, delta, current, tie_ends(-neg_p))
+            thresholds, totals = threshold_sweep(0.0 - neg_p, delta, current, tie_ends(0.0 - neg_p))
             out.append((thresholds[::-1], totals[::-1]))
         return out
-
-
-def _add(state: Any, keys: tuple[np.ndarray, ...], weights: np.ndarray) -> Any:
-    (old_keys, old_w) = state
-    merged = tuple(np.concatenate([a, b]) for a, b in zip(old_keys, keys))
-    out_keys, _, w = sparse_add(merged, np.ones(len(merged[0]), dtype=np.int64), np.concatenate([old_w, weights]))
-    return out_keys, w
 
 
 def measure_multiclass(

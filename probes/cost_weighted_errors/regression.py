@@ -1,5 +1,5 @@
 """A regression priced by asymmetric over/under costs: the current predictions,
-the cost-optimal offset added to every one (exact, from the merged weights of
+the cost-optimal offset added to every one (exact, from the merged counts of
 each distinct shortfall), the same chosen out of fold, and the best constant."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from probes.cost_weighted_errors.costs import RegressionCosts
 from probes.cost_weighted_errors.figures import offset_curve
 from probes.cost_weighted_errors.measure import Measured, RowCosts, Rules, cost_totals, scale_of
 from probes.cost_weighted_errors.messages import BETTER_OFFSET, CHEAPER_ROWS, HINT_OFFSET, HOW_CROSSFIT
-from probes.cost_weighted_errors.sums import sparse_add
+from probes.cost_weighted_errors.sums import KeyCounts
 from probes.cost_weighted_errors.sweep import best_offset, downsample, fold_of, offset_sweep
 
 if TYPE_CHECKING:
@@ -36,14 +36,14 @@ class Offsets:
 
 
 class OffsetSweep(Measurement[Offsets]):
-    """Weight (rows, or the cost column's sum) per distinct shortfall (actual minus
-    prediction) and fold, and per distinct actual value and fold, sorted by value."""
+    """Rows per distinct shortfall (actual minus prediction), fold and value of the cost
+    column, and per distinct actual value, fold and cost; sorted by the value."""
 
     def __init__(self, costs: RegressionCosts, target: str, seed: int, folds: int) -> None:
         self.costs, self.target, self.seed, self.folds = costs, target, seed, folds
-        empty = (np.zeros(0, dtype=np.int64), np.zeros(0))
-        self.gaps: tuple[tuple[np.ndarray, ...], np.ndarray] = (empty, np.zeros(0))
-        self.actual: tuple[tuple[np.ndarray, ...], np.ndarray] = (empty, np.zeros(0))
+        width = 3 if costs.per_row else 2
+        self.gaps = KeyCounts(width)  # shortfall, fold (, cost column)
+        self.actual = KeyCounts(width)  # actual value, fold (, cost column)
 
     def update(self, part: Part) -> None:
         if len(part) == 0:
@@ -54,20 +54,21 @@ class OffsetSweep(Measurement[Offsets]):
             raise DataError(NOT_FINITE)
         y = part.frame[self.target].to_numpy(dtype=float)
         scale = scale_of(part, self.costs.column)
-        weight = np.ones(len(y)) if scale is None else scale
-        fold = fold_of(self.seed, part.rows, self.folds)
-        self.gaps = _add(self.gaps, (fold, y - predictions), weight)
-        self.actual = _add(self.actual, (fold, y), weight)
+        fold = fold_of(self.seed, part.rows, self.folds).astype(np.min_scalar_type(self.folds))
+        weight = [] if scale is None else [scale]
+        self.gaps.add([y - predictions + 0.0, fold, *weight])  # + 0.0: no -0.0 key
+        self.actual.add([y + 0.0, fold, *weight])
 
     def merge(self, other: OffsetSweep) -> OffsetSweep:
-        self.gaps = _add(self.gaps, *other.gaps)
-        self.actual = _add(self.actual, *other.actual)
+        self.gaps.merge(other.gaps)
+        self.actual.merge(other.actual)
         return self
 
     def finalize(self) -> Offsets:
         c = self.costs
-        (gap_fold, gap), gap_w = self.gaps
-        (y_fold, y), y_w = self.actual
+        gap, gap_fold = self.gaps.keys[:2]
+        y, y_fold = self.actual.keys[:2]
+        gap_w, y_w = (s.counts * s.keys[2] if c.per_row else s.counts.astype(float) for s in (self.gaps, self.actual))
         curve_b, curve_total, candidates, totals = offset_sweep(gap, gap_w, c.over, c.under, c.kind)
         offset = float(candidates[int(np.argmin(totals))])
         # The best constant prediction is the trivial policy; both it and the offset are chosen,
@@ -78,16 +79,6 @@ class OffsetSweep(Measurement[Offsets]):
         fold_constants = np.array([best_offset(y[y_fold != f], y_w[y_fold != f], c.over, c.under, c.kind)
                                    for f in range(self.folds)])
         return Offsets(offset, (curve_b, curve_total), fold_offsets, constant, fold_constants)
-
-
-def _add(
-    state: tuple[tuple[np.ndarray, ...], np.ndarray], keys: tuple[np.ndarray, ...], weights: np.ndarray
-) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
-    (old_keys, old_w) = state
-    merged = tuple(np.concatenate([a, b]) for a, b in zip(old_keys, keys))
-    out_keys, _, w = sparse_add(merged, np.ones(len(merged[0]), dtype=np.int64), np.concatenate([old_w, weights]))
-    assert w is not None
-    return out_keys, w
 
 
 def measure_regression(

@@ -12,12 +12,13 @@ read; per-row costs overflow that table and fall back to the exact sums.
 from __future__ import annotations
 
 from fractions import Fraction
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["ExactSums", "Moments", "PairedDiffs", "TopRows", "ValueTable", "sparse_add"]
+__all__ = ["ExactSums", "KeyCounts", "Moments", "PairedDiffs", "TopRows", "ValueTable"]
 
 # 2**-1074 (the smallest float) times 2**_SHIFT is a whole number: every float is an integer multiple of 2**-_SHIFT.
 _SHIFT = 1126
@@ -27,44 +28,45 @@ _CHUNK = 1 << 25
 MAX_DISTINCT = 2_000
 
 
+def _exact(values: np.ndarray) -> int:
+    """The sum of ``values`` exactly, in units of 2**-_SHIFT."""
+    values = values[values != 0]
+    if len(values) == 0:
+        return 0
+    whole = values.astype(np.int64)
+    if len(values) < _CHUNK and np.abs(values).max() < 2**31 and (whole == values).all():
+        return int(whole.sum()) << _SHIFT  # whole numbers (counts, integer costs): summed as integers
+    total = 0
+    for start in range(0, len(values), _CHUNK):
+        chunk = values[start:start + _CHUNK]
+        mant, exp = np.frexp(chunk)  # chunk = mant * 2**exp, 0.5 <= |mant| < 1
+        whole = np.ldexp(mant, 53).astype(np.int64)  # exact: |whole| < 2**53
+        hi, lo = whole >> 26, whole & ((1 << 26) - 1)
+        # Binned by exponent; within a chunk the bins' float sums of these 27-bit
+        # halves stay below 2**53, so they are exact.
+        low = int(exp.min())
+        his = np.bincount(exp - low, weights=hi)
+        los = np.bincount(exp - low, weights=lo)
+        for e in np.flatnonzero((his != 0) | (los != 0)).tolist():
+            total += ((int(his[e]) << 26) + int(los[e])) << (e + low - 53 + _SHIFT)
+    return total
+
+
 class ExactSums:
     """``size`` sums of floats, kept as exact integers (multiples of 2**-1126) and read correctly rounded."""
 
     def __init__(self, size: int) -> None:
         self.ints = [0] * size
 
-    def add(self, values: np.ndarray, buckets: np.ndarray | None = None) -> None:
-        """Add ``values`` (1-D) into ``buckets`` (same length; None: bucket 0), or a
-        2-D ``values`` column by column into buckets 0..m-1."""
+    def add(self, values: np.ndarray, bucket: int = 0) -> None:
+        """Add the sum of ``values`` (1-D) to ``bucket``, or of each column of a 2-D
+        ``values`` to buckets 0..m-1."""
         values = np.asarray(values, dtype=float)
         if values.ndim == 2:
-            n, m = values.shape
-            buckets = np.tile(np.arange(m), n)
-            values = values.ravel()
-        elif buckets is None:
-            buckets = np.zeros(len(values), dtype=np.int64)
-        keep = values != 0
-        values, buckets = values[keep], np.asarray(buckets, dtype=np.int64)[keep]
-        if len(values) == 0:
-            return
-        for start in range(0, len(values), _CHUNK):
-            self._add(values[start:start + _CHUNK], buckets[start:start + _CHUNK])
-
-    def _add(self, values: np.ndarray, buckets: np.ndarray) -> None:
-        mant, exp = np.frexp(values)  # values = mant * 2**exp, 0.5 <= |mant| < 1
-        whole = np.ldexp(mant, 53).astype(np.int64)  # exact: |whole| < 2**53
-        hi, lo = whole >> 26, whole & ((1 << 26) - 1)
-        # Bins by (bucket, exponent); within a chunk the bins' float sums of these
-        # 27-bit halves stay below 2**53, so they are exact.
-        low_exp = int(exp.min())
-        span = int(exp.max()) - low_exp + 1
-        key = buckets * span + (exp - low_exp)
-        size = (int(buckets.max()) + 1) * span
-        his = np.bincount(key, weights=hi, minlength=size)
-        los = np.bincount(key, weights=lo, minlength=size)
-        for k in np.flatnonzero((his != 0) | (los != 0)).tolist():
-            bucket, e = divmod(k, span)
-            self.ints[bucket] += ((int(his[k]) << 26) + int(los[k])) << (e + low_exp - 53 + _SHIFT)
+            for j in range(values.shape[1]):
+                self.ints[j] += _exact(values[:, j])
+        else:
+            self.ints[bucket] += _exact(values)
 
     def merge(self, other: ExactSums) -> ExactSums:
         self.ints = [a + b for a, b in zip(self.ints, other.ints)]
@@ -250,20 +252,53 @@ class TopRows:
         return self
 
 
-def sparse_add(
-    keys: tuple[np.ndarray, ...], counts: np.ndarray, weights: np.ndarray | None
-) -> tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray | None]:
-    """Rows with equal ``keys`` (a tuple of columns) summed into one, sorted by the keys
-    (the first key last in precedence, as ``np.lexsort``): counts per distinct key."""
-    if len(counts) == 0:
-        return keys, counts, weights
-    order = np.lexsort(keys)
-    keys = tuple(k[order] for k in keys)
-    new = np.zeros(len(counts), dtype=bool)
-    new[0] = True
-    for k in keys:
-        new[1:] |= k[1:] != k[:-1]
-    starts = np.flatnonzero(new)
-    summed = np.add.reduceat(counts[order], starts)
-    w = None if weights is None else np.add.reduceat(weights[order], starts)
-    return tuple(k[starts] for k in keys), summed, w
+def _key_order(keys: Sequence[np.ndarray]) -> np.ndarray:
+    """``np.lexsort`` by ``keys`` (the first key first), faster where the first key has few ties:
+    sorted by it alone, then only the rows that tie on it sorted by all keys."""
+    order = np.argsort(keys[0])
+    if len(keys) == 1:
+        return order
+    first = keys[0][order]
+    tied = np.zeros(len(order), dtype=bool)
+    same = first[1:] == first[:-1]
+    tied[1:] |= same
+    tied[:-1] |= same
+    where = np.flatnonzero(tied)
+    if len(where):
+        rows = order[where]
+        order[where] = rows[np.lexsort([k[rows] for k in reversed(keys)])]
+    return order
+
+
+class KeyCounts:
+    """Rows counted per distinct tuple of key columns, sorted by the keys (the first key
+    first): a mergeable sparse histogram. A per-row weight is a key too, so that what
+    is summed later is a count times a weight in one fixed order, however the rows were split."""
+
+    def __init__(self, width: int) -> None:
+        self.keys: tuple[np.ndarray, ...] = tuple(np.zeros(0) for _ in range(width))
+        self.counts = np.zeros(0, dtype=np.int64)
+
+    def add(self, keys: Sequence[np.ndarray], counts: np.ndarray | None = None) -> None:
+        n = len(keys[0])
+        if n == 0:
+            return
+        counts = np.ones(n, dtype=np.int64) if counts is None else counts
+        if len(self.counts) == 0:  # the keys keep their own types (integer codes stay integers)
+            merged = tuple(np.asarray(b) for b in keys)
+        else:
+            merged = tuple(np.concatenate([a, b]) for a, b in zip(self.keys, keys))
+        counts = np.concatenate([self.counts, counts])
+        order = _key_order(merged)
+        merged = tuple(k[order] for k in merged)
+        new = np.zeros(len(counts), dtype=bool)
+        new[0] = True
+        for k in merged:
+            new[1:] |= k[1:] != k[:-1]
+        starts = np.flatnonzero(new)
+        self.keys = tuple(k[starts] for k in merged)
+        self.counts = np.add.reduceat(counts[order], starts)
+
+    def merge(self, other: KeyCounts) -> KeyCounts:
+        self.add(other.keys, other.counts)
+        return self

@@ -579,6 +579,9 @@ def test_every_cost_shape_gives_the_same_numbers_on_one_partition_or_seven(germa
     amount = german_scored.assign(amount=lambda d: d["credit_amount"] / 7)  # fractions: sums that round
     _same_card(None, german_data(amount, costs=None), cost_column="amount", cost_column_for="fn", cost_fp=3.1)
     _same_card(None, german_data(amount, costs=None), cost_column="amount", n_bootstrap=0)
+    # few distinct scores: many rows of one score, their amounts summed across partitions
+    coarse = amount.assign(p_bad=lambda d: d["p_bad"].round(1))
+    _same_card(None, german_data(coarse, costs=None), cost_column="amount", cost_column_for="fp", cost_fn=4)
     rng = np.random.default_rng(5)
     X = rng.normal(size=(1500, 2))
     level = np.clip(np.round(X[:, 0] + rng.normal(scale=0.7, size=1500)).astype(int) + 1, 0, 2)
@@ -592,6 +595,8 @@ def test_every_cost_shape_gives_the_same_numbers_on_one_partition_or_seven(germa
     regression = LinearRegression().fit(numbers[["a", "b"]], numbers["y"])
     for kind in ("linear", "squared"):
         _same_card(regression, auditkit.AuditData(numbers, "y", sensitive=["age"]), over=1, under=3, kind=kind)
+    stored = numbers.assign(p=regression.predict(numbers[["a", "b"]]).round(0), w=np.round(rng.gamma(2, 3, 1500), 2) / 3)
+    _same_card(None, auditkit.AuditData(stored, "y", prediction="p", costs="w"), over=2, kind="squared")
 
 
 def test_the_cost_curve_figure_marks_the_optimum_and_the_current_cost(german_scored: pd.DataFrame) -> None:

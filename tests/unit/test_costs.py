@@ -102,7 +102,8 @@ def test_exact_sums_are_the_correctly_rounded_sum_whatever_the_split(values: lis
     states = []
     for rows in splits(len(arr), data):
         s = ExactSums(2)
-        s.add(arr[rows], buckets[rows])
+        s.add(arr[rows][buckets[rows] == 0], 0)
+        s.add(arr[rows][buckets[rows] == 1], 1)
         states.append(s)
     total = merged(states)
     assert total.values() == [math.fsum(arr[buckets == 0]), math.fsum(arr[buckets == 1])]
