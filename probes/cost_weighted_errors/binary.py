@@ -117,9 +117,8 @@ def _rules(
         scale = scale_of(part, costs.column)
         if_pos, if_neg = costs.if_positive(actual, scale), costs.if_negative(actual, scale)
         current = np.where(predicted, if_pos, if_neg)
-        confusion = [current[actual & predicted], current[~actual & predicted], current[actual & ~predicted],
-                     current[~actual & ~predicted]]
-        sums = [current, if_pos, if_neg, *[np.ones(len(c)) for c in confusion]]
+        cells = (actual & predicted, ~actual & predicted, actual & ~predicted, ~actual & ~predicted)
+        sums = [current, if_pos, if_neg, *(np.array([np.count_nonzero(c)], dtype=float) for c in cells)]
         diffs = [current - if_pos, current - if_neg]
         if sweep is None:
             return RowCosts(current, sums, np.column_stack(diffs))
