@@ -2,7 +2,14 @@
 
 Exit codes: 0 the audit passed the gate, 1 the gate failed (for ``diff
 --fail-on-new``: a regression appeared), 2 bad usage or input (one line on
-stderr, no report written), 3 an internal error of auditkit.
+stderr, no report written), 3 an internal error of auditkit, 141 standard
+output was closed by its reader (``| head``) before the report was through.
+
+Every report path is checked before any work is done: a report replaces a
+regular file or creates one in an existing folder it can write to, and never
+writes over a device, a pipe, a folder or an input. ``-`` writes that report to
+standard output (one report at most); the terminal summary and the list of
+files written then go to standard error, so a pipe receives the report alone.
 
 Without ``--config``, the policy is ``[tool.auditkit]`` of the nearest
 pyproject.toml, looking upwards from the working directory.
@@ -13,11 +20,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_CLOSED = 0, 1, 2, 3, 141
 
 
 class _UsageError(Exception):
@@ -60,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--jobs", type=int, default=1, help="probes run in parallel")
-    run.add_argument("--json", metavar="FILE", help="write the JSON scorecard here")
+    run.add_argument("--json", metavar="FILE", help="write the JSON scorecard here ('-': standard output)")
     _report_options(run)
     run.add_argument("--fail-on", metavar="SEVERITY", help="info, low, medium, high or critical (default high)")
     run.add_argument("--trust-model-file", action="store_true", help="allow model files that can run code")
@@ -72,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     diff = sub.add_parser("diff", help="compare two JSON scorecards: new, fixed and changed findings")
     diff.add_argument("baseline", metavar="BASELINE", help="the scorecard to compare against")
     diff.add_argument("current", metavar="CURRENT", help="the scorecard of the change")
-    diff.add_argument("--markdown", metavar="FILE", help="write the diff as Markdown here")
+    diff.add_argument("--markdown", metavar="FILE", help="write the diff as Markdown here ('-': standard output)")
     diff.add_argument(
         "--fail-on-new",
         metavar="SEVERITY",
@@ -86,12 +94,23 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _report_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report here")
+    p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report here ('-': standard output)")
     p.add_argument("--markdown", metavar="FILE", help="write a Markdown summary here (for a PR comment)")
     p.add_argument("--junit", metavar="FILE", help="write JUnit XML here (one testcase per probe)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code. Warnings raised on the way are one
+    line each after the summary, and none after an error: a refusal is one line."""
+    with warnings.catch_warnings(record=True) as caught:
+        code = _main(argv)
+    if code in (EXIT_PASSED, EXIT_FAILED):
+        for message in dict.fromkeys(_one_line(w.message) for w in caught):
+            print(f"auditkit: warning: {message}", file=sys.stderr)
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from auditkit._errors import AuditkitError
 
     try:
@@ -109,6 +128,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("auditkit: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of standard output went away (| head): nothing more can reach it, and
+        # Python's own flush at exit must not fail on the closed pipe again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_CLOSED
     except Exception as exc:  # auditkit's own bug: say so in one line unless asked for more
         if os.environ.get("AUDITKIT_DEBUG"):
             raise
@@ -202,7 +226,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise _UsageError("--jobs must be at least 1")
     from auditkit._config import find_config
 
-    outputs = _outputs(args, include_json=True, inputs={
+    outputs = _outputs(args, _FORMATS, inputs={
         "audit data (--data)": args.data,
         "reference data (--reference)": args.reference,
         "model file (--model)": args.model,
@@ -232,10 +256,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     model = load_model(args.model, trust=args.trust_model_file) if args.model else None
     card = audit(model, data, probes=args.probes, config=config, seed=args.seed, jobs=args.jobs)
-    written = _write_reports(card, outputs)
-    sys.stdout.write(render_terminal(card, color=sys.stdout.isatty()))
-    for line in written:
-        print(line)
+    _deliver(outputs, _render(card, outputs), lambda color: render_terminal(card, color=color))
     return EXIT_PASSED if card.passed else EXIT_FAILED
 
 
@@ -244,21 +265,33 @@ _WHAT = {"json": "scorecard", "html": "HTML report", "markdown": "Markdown summa
 
 
 def _outputs(
-    args: argparse.Namespace, *, include_json: bool = False, inputs: dict[str, str | None] | None = None
-) -> dict[str, str]:
-    """The report files asked for, each checked before any work is done: a bad
-    path is a usage error (exit 2) and no report is written at all. ``inputs``
-    (what each input option names) are files a report must never replace."""
-    asked = {fmt: getattr(args, fmt) for fmt in _FORMATS if (include_json or fmt != "json") and getattr(args, fmt, None)}
+    args: argparse.Namespace, formats: Sequence[str], *, inputs: dict[str, str | None]
+) -> dict[str, tuple[str, Path | None]]:
+    """The reports asked for (format: the path given and where it is written, None for
+    standard output), each checked before any work is done: a bad target is a usage
+    error (exit 2) and no report is written at all. ``inputs`` (what each input option
+    names) are files a report must never replace."""
+    from auditkit._io import STDOUT, report_target
+
+    asked = {fmt: getattr(args, fmt) for fmt in formats if getattr(args, fmt, None) is not None}
+    outputs: dict[str, tuple[str, Path | None]] = {}
     seen: dict[str, str] = {}
     for fmt, path in asked.items():
-        _check_writable(path)
-        _check_not_input(f"--{fmt}", path, inputs or {})
-        key = os.path.abspath(path)
+        target = None
+        if path != STDOUT:
+            try:
+                target = report_target(path)
+            except ValueError as exc:
+                raise _UsageError(f"cannot write --{fmt} {path!r}: {exc}") from None
+            _check_not_input(f"--{fmt}", path, inputs)
+        key = str(target) if target is not None else STDOUT
+        if key in seen and target is None:
+            raise _UsageError(f"--{seen[key]} and --{fmt} both write to standard output ('-'): one report at most goes there")
         if key in seen:
             raise _UsageError(f"--{seen[key]} and --{fmt} both write {path!r}; give each report its own file")
         seen[key] = fmt
-    return asked
+        outputs[fmt] = (path, target)
+    return outputs
 
 
 def _check_not_input(option: str, path: str, inputs: dict[str, str | None]) -> None:
@@ -276,19 +309,40 @@ def _check_not_input(option: str, path: str, inputs: dict[str, str | None]) -> N
             raise _UsageError(f"{option} {path!r} would overwrite the {what}; write the report to another file")
 
 
-def _write_reports(card: Any, outputs: dict[str, str]) -> list[str]:
-    """Render every report first, then write each atomically: a renderer that
-    fails leaves no file behind, and a reader never sees half of one."""
-    from auditkit._io import write_atomic
+def _render(card: Any, outputs: dict[str, tuple[str, Path | None]]) -> dict[str, str]:
+    """Every report asked for, rendered before any is written: a renderer that fails
+    leaves no file behind."""
     from auditkit._report import render_html, render_json, render_junit, render_markdown
 
     renderers = {"json": render_json, "html": render_html, "markdown": render_markdown, "junit": render_junit}
-    texts = {fmt: renderers[fmt](card) for fmt in outputs}
-    lines = []
-    for fmt, path in outputs.items():
-        write_atomic(path, texts[fmt])
-        lines.append(f"{_WHAT[fmt]} written to {path}")
-    return lines
+    return {fmt: renderers[fmt](card) for fmt in outputs}
+
+
+def _deliver(
+    outputs: dict[str, tuple[str, Path | None]],
+    texts: dict[str, str],
+    summary: Callable[[bool], str],
+    what: dict[str, str] = _WHAT,
+) -> None:
+    """Write the report files, all or none (each atomically: a reader never sees half of
+    one), then the report asked for on standard output. The terminal summary and the
+    files written go to standard output, or to standard error when a report is there."""
+    from auditkit._io import write_all
+
+    files = {target: texts[fmt] for fmt, (_, target) in outputs.items() if target is not None}
+    try:
+        write_all(files)
+    except OSError as exc:  # checked before the audit, so the place changed meanwhile (a full disk)
+        raise _UsageError(f"cannot write {exc.filename or 'the reports'}: {exc.strerror or exc}") from None
+    piped = next((fmt for fmt, (_, target) in outputs.items() if target is None), None)
+    terminal = sys.stderr if piped else sys.stdout
+    if piped:
+        sys.stdout.write(texts[piped])
+        sys.stdout.flush()
+    terminal.write(summary(terminal.isatty()))
+    for fmt, (path, target) in outputs.items():
+        if target is not None:
+            print(f"{what[fmt]} written to {path}", file=terminal)
 
 
 def _read_scorecard(path: str) -> Any:
@@ -324,42 +378,29 @@ def _read_scorecard(path: str) -> Any:
 def _cmd_report(args: argparse.Namespace) -> int:
     from auditkit._report import render_terminal
 
-    outputs = _outputs(args, inputs={"scorecard being rendered": args.scorecard})
+    outputs = _outputs(args, _FORMATS[1:], inputs={"scorecard being rendered": args.scorecard})
     card = _read_scorecard(args.scorecard)
-    written = _write_reports(card, outputs)
-    sys.stdout.write(render_terminal(card, color=sys.stdout.isatty()))
-    for line in written:
-        print(line)
+    _deliver(outputs, _render(card, outputs), lambda color: render_terminal(card, color=color))
     return EXIT_PASSED  # re-rendering is not a gate; 'auditkit run' is
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
     from auditkit._diff import diff_scorecards, render_diff_markdown, render_diff_terminal
-    from auditkit._io import write_atomic
     from auditkit._results import Severity
 
     fail_on_new = Severity.parse(args.fail_on_new) if args.fail_on_new else None
-    if args.markdown:
-        _check_writable(args.markdown)
-        _check_not_input("--markdown", args.markdown,
-                         {"baseline scorecard": args.baseline, "current scorecard": args.current})
+    outputs = _outputs(
+        args, ["markdown"], inputs={"baseline scorecard": args.baseline, "current scorecard": args.current}
+    )
     diff = diff_scorecards(_read_scorecard(args.baseline), _read_scorecard(args.current))
-    if args.markdown:
-        write_atomic(args.markdown, render_diff_markdown(diff, fail_on_new=fail_on_new))
-    sys.stdout.write(render_diff_terminal(diff, color=sys.stdout.isatty(), fail_on_new=fail_on_new))
-    if args.markdown:
-        print(f"Markdown diff written to {args.markdown}")
+    texts = {fmt: render_diff_markdown(diff, fail_on_new=fail_on_new) for fmt in outputs}
+    _deliver(
+        outputs, texts, lambda color: render_diff_terminal(diff, color=color, fail_on_new=fail_on_new),
+        what={"markdown": "Markdown diff"},
+    )
     if fail_on_new is not None and diff.regressions(fail_on_new):
         return EXIT_FAILED
     return EXIT_PASSED
-
-
-def _check_writable(path: str) -> None:
-    parent = Path(path).parent
-    if not parent.is_dir():
-        raise _UsageError(f"cannot write {path!r}: folder {str(parent)!r} does not exist")
-    if Path(path).is_dir():
-        raise _UsageError(f"cannot write {path!r}: it is a folder")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -28,7 +28,7 @@ from auditkit._frames import (
     _sort_key,
     _to_pandas,
 )
-from auditkit._kinds import KINDS, ColumnKind, describe_nested, infer_kind, nested_example, printed
+from auditkit._kinds import KINDS, ColumnKind, as_text, describe_nested, infer_kind, nested_example, printed
 from auditkit._reference import check_reference
 
 __all__ = ["AuditData", "ColumnKind", "infer_kind"]
@@ -174,11 +174,13 @@ class AuditData:
         roles = {self.target: "target", self.time: "time", self.prediction: "prediction", self.score: "score",
                  cost_column: "costs", **{c: "ids" for c in self.ids}, **{c: "sensitive" for c in self.sensitive}}
         for name in self._frame.columns:
-            if name in self.ignore or (example := nested_example(self._frame[name])) is None:
+            if (example := nested_example(self._frame[name])) is None:
                 continue
             held = describe_nested(example)
-            if name in roles:
+            if name in roles:  # even when also ignored: the role still reads it
                 raise DataError(f"{roles[name]} column {name!r} holds {held}; it must hold one value per row")
+            if name in self.ignore:
+                continue
             raise DataError(
                 f"column {name!r} holds {held}, which no probe can audit: set it aside with "
                 f"ignore=[{name!r}] (on the command line: --ignore-column {name})"
@@ -190,7 +192,7 @@ class AuditData:
         if ptypes.is_datetime64_any_dtype(column.dtype) or _is_number_column(column):
             return
         values = column.dropna()
-        parsed = pd.to_datetime(values.astype(str), errors="coerce", format="mixed")
+        parsed = pd.to_datetime(as_text(values), errors="coerce", format="mixed")
         bad = values[parsed.isna().to_numpy()]
         if len(values) and len(bad) > 0.05 * len(values):
             raise DataError(

@@ -62,7 +62,7 @@ def _check_columns(df: pd.DataFrame, what: str, *, stacklevel: int = 3) -> pd.Da
     if not df.index.is_unique:
         # Findings name example rows by index label; a repeated label would point at
         # several rows, so those examples count rows by position instead.
-        counts = df.index.value_counts()
+        counts = df.index.value_counts(dropna=False)  # an index of missing labels repeats too
         label, times = counts.index[0], int(counts.iloc[0])
         label = label.item() if isinstance(label, np.generic) else label
         warnings.warn(

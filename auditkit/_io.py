@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,9 @@ import pandas as pd
 
 from auditkit._errors import DataError, missing_dependency
 
-__all__ = ["read_rows", "read_table", "write_atomic"]
+__all__ = ["STDOUT", "read_rows", "read_table", "report_target", "write_all", "write_atomic"]
+
+STDOUT = "-"  # a report's path that means standard output, as in most command-line tools
 
 
 def _current_umask() -> int:
@@ -30,8 +34,35 @@ def write_atomic(path: str | os.PathLike[str], text: str | bytes) -> Path:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise DataError(f"cannot write {str(path)!r}: folder {str(parent)!r} does not exist")
+    tmp = _stage(path, text)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        _discard([tmp])
+        raise
+    return path
+
+
+def write_all(files: Mapping[Path, str | bytes]) -> None:
+    """Write several files all or none: each is staged in full beside its place first,
+    and only when every one is staged are they renamed into place. A failure while
+    staging (a full disk, a folder made read-only meanwhile) leaves no file written."""
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, text in files.items():
+            staged.append((_stage(path, text), path))
+        for tmp, path in staged:
+            os.replace(tmp, path)
+    except BaseException:
+        _discard([tmp for tmp, _ in staged])
+        raise
+
+
+def _stage(path: Path, text: str | bytes) -> str:
+    """``text`` written in full to a temporary file in ``path``'s folder; its name."""
     data = text.encode("utf-8") if isinstance(text, str) else text
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    # A short prefix: the temporary name must fit wherever the report's own name fits.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:64]}.", suffix=".tmp", dir=path.parent)
     try:
         # mkstemp makes the file private (0600); a report is meant to be read
         # by others (CI artefacts, a web server), so give it the usual mode.
@@ -40,12 +71,78 @@ def write_atomic(path: str | os.PathLike[str], text: str | bytes) -> Path:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
     except BaseException:
+        _discard([tmp])
+        raise
+    return tmp
+
+
+def _discard(paths: list[str]) -> None:
+    for tmp in paths:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise
-    return path
+
+
+_NOT_A_FILE = {
+    stat.S_ISDIR: "a folder",
+    stat.S_ISCHR: "a character device",
+    stat.S_ISBLK: "a block device",
+    stat.S_ISFIFO: "a named pipe (FIFO)",
+    stat.S_ISSOCK: "a socket",
+}
+
+
+def _same_file(info: os.stat_result, fd: int) -> bool:
+    try:
+        other = os.fstat(fd)
+    except OSError:  # closed
+        return False
+    return (info.st_dev, info.st_ino) == (other.st_dev, other.st_ino)
+
+
+def report_target(path: str) -> Path:
+    """Where a report given as ``path`` is written: the path itself or, through a symbolic
+    link, the file it points to (so the link stays). Raises ``ValueError`` with the problem
+    when no report can be written there: a report replaces a regular file or creates one,
+    and never writes over a device, a pipe or a folder (as root, replacing /dev/stdout
+    or /dev/null with a file would break the whole machine). ``-`` is standard output."""
+    if not path:
+        raise ValueError("no file name given")
+    if "\0" in path:
+        raise ValueError("the name holds a NUL character")
+    if path.endswith(("/", os.sep)):
+        raise ValueError("it names a folder, not a file")
+    try:
+        info = os.stat(path)  # follows links: what a write would land on
+    except (FileNotFoundError, NotADirectoryError):  # the folder's own problem is told below
+        info = None
+    except OSError as exc:
+        raise ValueError(exc.strerror or str(exc)) from None
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        what = next((name for test, name in _NOT_A_FILE.items() if test(info.st_mode)), "not a regular file")
+        hint = "" if stat.S_ISDIR(info.st_mode) else f" (write a report to standard output with '{STDOUT}')"
+        raise ValueError(f"it is {what}, not a regular file{hint}")
+    if info is not None and any(_same_file(info, fd) for fd in (1, 2)):
+        # /dev/stdout (or a link to it) redirected to a file: replacing that file would
+        # take the command's own output away from under it.
+        raise ValueError(f"it is this command's own standard output or error (write a report there with '{STDOUT}')")
+    target = Path(os.path.realpath(path))
+    folder = target.parent
+    if not folder.is_dir():
+        shown = str(Path(path).parent)
+        raise ValueError(f"folder {shown!r} does not exist" if not folder.exists() else f"{shown!r} is not a folder")
+    # Permissions say too little (root passes every check, /proc refuses every file, a
+    # read-only mount neither), so try: the name itself when it is free, else a file beside it.
+    try:
+        if info is None:
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            os.unlink(target)
+        else:
+            _discard([_stage(target, b"")])
+    except OSError as exc:
+        where = "there" if info is None else f"in folder {str(folder)!r}"
+        raise ValueError(f"cannot create a file {where}: {exc.strerror or exc}") from None
+    return target
 
 
 def read_table(path: str | os.PathLike[str], *, header: bool = True) -> pd.DataFrame:

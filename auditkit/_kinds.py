@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-__all__ = ["KINDS", "ColumnKind", "describe_nested", "infer_kind", "nested_example", "printed"]
+__all__ = ["KINDS", "ColumnKind", "as_text", "describe_nested", "infer_kind", "nested_example", "printed"]
 
 ColumnKind = Literal["numeric", "categorical", "boolean", "datetime", "text", "identifier", "nested"]
 # The kinds a user may declare: "nested" is what a column holds, never a way to read one.
@@ -84,6 +84,14 @@ def printed(value: Any) -> str:
     return repr(value.tolist() if isinstance(value, np.ndarray) else value)
 
 
+def as_text(series: pd.Series) -> pd.Series:
+    """``series`` as text. Bytes (a Parquet binary column) are shown, not decoded: pandas'
+    ``astype(str)`` decodes them as UTF-8 and fails on any other byte."""
+    if ptypes.infer_dtype(series, skipna=True) in ("bytes", "mixed"):
+        return series.map(lambda v: repr(v)[2:-1] if isinstance(v, bytes) else str(v)).astype(object)
+    return series.astype(str)
+
+
 def infer_kind(series: pd.Series, name: str | None = None) -> ColumnKind:
     """Guess what a column holds, by its dtype and its values.
 
@@ -115,7 +123,7 @@ def infer_kind(series: pd.Series, name: str | None = None) -> ColumnKind:
         return "categorical"
     if len(nonnull) == 0:
         return "categorical"
-    sample = nonnull.iloc[: min(200, len(nonnull))].astype(str)
+    sample = as_text(nonnull.iloc[: min(200, len(nonnull))])
     if _parses_as_dates(sample):
         return "datetime"
     unique = nonnull.nunique()

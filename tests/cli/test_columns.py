@@ -163,6 +163,44 @@ def test_a_parquet_index_named_like_a_column_exits_2(model_dir: Path) -> None:
     _assert_usage_error(model_dir, proc, "clash.parquet stores an index named 'customer_id' and a column")
 
 
+# -- Parquet: list and struct columns (issue #22) ------------------------------
+
+
+def _with_nested(model_dir: Path, name: str) -> None:
+    """The model's rows plus what logging pipelines store beside them: a list and a struct column,
+    written by pyarrow itself."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    frame = _rows(seed=11).drop(columns=["grp", "customer_id"])
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.append_column("tags", pa.array([["new", "web"][: 1 + i % 2] for i in range(len(frame))],
+                                                  pa.list_(pa.string())))
+    table = table.append_column("session", pa.array([{"device": "ios", "visits": i} for i in range(len(frame))]))
+    pq.write_table(table, model_dir / name)
+
+
+@pytest.mark.parametrize(("column", "held", "other"), [
+    ("tags", "holds arrays (such as ['new'])", "session"),
+    ("session", "holds dicts (a struct column) (such as {'device': 'ios', 'visits': 0})", "tags"),
+])
+def test_a_parquet_list_or_struct_column_exits_2_naming_it_and_the_way_out(
+    model_dir: Path, column: str, held: str, other: str
+) -> None:
+    _with_nested(model_dir, "logged.parquet")
+    proc = _run(model_dir, "logged.parquet", "--ignore-column", other, report="never.json")
+    _assert_usage_error(model_dir, proc, f"column {column!r} {held}, which no probe can audit: set it aside with "
+                                         f"ignore=[{column!r}] (on the command line: --ignore-column {column})")
+
+
+def test_parquet_list_and_struct_columns_set_aside_are_kept_out_of_the_model(model_dir: Path) -> None:
+    _with_nested(model_dir, "logged_ok.parquet")
+    proc = _run(model_dir, "logged_ok.parquet", "--ignore-column", "tags", "--ignore-column", "session")
+    doc = _card(model_dir, proc)
+    _assert_every_probe_ran(doc)
+    assert doc["data"]["columns"] == 7  # a, b, c, d, y and the two set aside
+
+
 # -- CSV: an empty first header is pandas' row index ---------------------------
 
 
