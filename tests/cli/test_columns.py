@@ -230,3 +230,16 @@ def test_a_csv_with_another_separator_exits_2_and_says_which(model_dir: Path, se
     proc = _run(model_dir, "semi.csv", report="never.json")
     _assert_usage_error(model_dir, proc, f"semi.csv reads as one column named 'a{sep}b{sep}c{sep}d{sep}y': its fields "
                                          f"are separated by {called}")
+
+
+def test_a_warning_is_one_line_after_the_summary_and_none_after_a_refusal(model_dir: Path) -> None:
+    # pandas' index written with to_csv, one label for every row: the rows are told apart by position
+    _rows(seed=12).drop(columns=["grp", "customer_id"]).set_axis([7] * 300).to_csv(model_dir / "same_label.csv")
+    proc = _run(model_dir, "same_label.csv", "--probes", "nan_injection")
+    _card(model_dir, proc)
+    warning = ("auditkit: warning: the audit data has a repeated index label (7 labels 300 rows); findings name "
+               "its example rows by position (0 to 299) instead")
+    assert proc.stderr.splitlines() == [warning]
+    # a refusal is one line, whatever was said on the way (found by benchmarks/fuzz.py)
+    refused = _run(model_dir, "same_label.csv", "--ignore-column", "gorup", report="never.json")
+    _assert_usage_error(model_dir, refused, "ignore column 'gorup' is not in the audit data")
