@@ -295,6 +295,16 @@ def _data_line(diff: ScorecardDiff) -> str | None:
 # --- renderers ---------------------------------------------------------------------------
 
 
+def _audits(diff: ScorecardDiff) -> tuple[str, str]:
+    """Which two audits are compared: each one's title and day, baseline first."""
+    from auditkit._report._common import title_of, truncate
+
+    def named(card: Scorecard) -> str:
+        return f"{truncate(title_of(card), 200)} ({card.created_at})"
+
+    return named(diff.baseline), named(diff.current)
+
+
 def _num(v: float | None) -> str:
     from auditkit._report._common import fmt_number
 
@@ -342,6 +352,9 @@ def render_diff_terminal(diff: ScorecardDiff, *, color: bool = False, width: int
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=color, no_color=not color, width=width, highlight=False)
     console.print(Text(f"auditkit diff: {_summary(diff)}", style="bold"))
+    baseline, current = _audits(diff)
+    console.print(Text(f"baseline: {baseline}"))
+    console.print(Text(f"current:  {current}"))
     for warning in diff.warnings:
         console.print(Text(f"warning: {warning}", style="bold yellow"))
     if (data := _data_line(diff)) is not None:
@@ -393,7 +406,12 @@ def render_diff_markdown(diff: ScorecardDiff, *, fail_on_new: Severity | str | N
 
     regressions = diff.regressions(fail_on_new) if fail_on_new is not None else None
     icon = "\u274c" if regressions else ("\u2705" if regressions is not None else "\U0001f50d")
-    lines = [f"### {icon} auditkit diff", "", md_escape(_summary(diff)), ""]
+    baseline, current = _audits(diff)
+    lines = [
+        f"### {icon} auditkit diff", "",
+        f"Baseline: {md_escape(baseline)}  ", f"Current: {md_escape(current)}", "",
+        md_escape(_summary(diff)), "",
+    ]
     for warning in diff.warnings:
         lines.extend([f"\u26a0\ufe0f **Warning:** {md_escape(warning)}", ""])
     if (data := _data_line(diff)) is not None:

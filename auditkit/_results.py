@@ -13,7 +13,7 @@ the severity it was judged at, and the scorecard's ``verdict`` with its reasons.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -31,7 +31,9 @@ __all__ = [
     "Status",
     "Verdict",
     "WaiverUse",
+    "clean_title",
     "jsonable",
+    "show_in_notebooks",
 ]
 
 # 2: findings carry their gate mark, probes their gate severity and figures,
@@ -44,6 +46,23 @@ Status = Literal["passed", "failed", "error", "skipped"]
 # severity; a waiver covers it; or the waiver that covered it has expired (it fails).
 GateMark = Literal["fails", "passes", "waived", "waiver_expired"]
 GATE_MARKS: tuple[str, ...] = ("fails", "passes", "waived", "waiver_expired")
+
+
+# How a result shows in a notebook cell. The renderer lives in auditkit._report, which
+# imports this module: it hands its function in here (show_in_notebooks) when auditkit
+# is imported, so results never import their renderers.
+_notebook_views: dict[str, Callable[[Any], str]] = {}
+
+
+def show_in_notebooks(scorecard: Callable[[Any], str], probe_result: Callable[[Any], str]) -> None:
+    """Set the functions that give a Scorecard's and a ProbeResult's HTML in a notebook cell."""
+    _notebook_views.update(scorecard=scorecard, probe_result=probe_result)
+
+
+def _notebook_html(kind: str, result: Any) -> str | None:
+    view = _notebook_views.get(kind)
+    # None: Jupyter falls back on the plain repr, as it does for any object without HTML.
+    return None if view is None else view(result)
 
 
 def _frozen_json(value: Any) -> Any:
@@ -145,6 +164,10 @@ class ProbeResult:
         # from the scorecard file read the same ("Ran 20 ms", not 20 here and 19 there).
         object.__setattr__(self, "duration_s", round(float(self.duration_s), 4))
 
+    def _repr_html_(self) -> str | None:
+        """The probe's section of the report, for a notebook cell (Jupyter calls this)."""
+        return _notebook_html("probe_result", self)
+
     @property
     def worst(self) -> Finding | None:
         """The most severe finding (the first of them when several tie)."""
@@ -238,7 +261,12 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Scorecard:
-    """The whole audit: every probe's result, the overall score and the gate's verdict."""
+    """The whole audit: every probe's result, the overall score and the gate's verdict.
+
+    ``title`` names the audit for people (``"credit model v3 vs 2026-Q4 traffic"``),
+    so that two reports side by side can be told apart; files written before titles
+    existed read with an empty one (the reports then name the model and data).
+    """
 
     seed: int
     created_at: str
@@ -252,8 +280,10 @@ class Scorecard:
     auditkit_version: str = ""
     schema_version: int = SCHEMA_VERSION
     verdict: Verdict | None = None  # None until judged (a version-1 file, a card built by hand)
+    title: str = ""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "title", clean_title(self.title))
         object.__setattr__(self, "probes", tuple(self.probes))
         object.__setattr__(self, "model", _frozen_json(self.model))
         object.__setattr__(self, "data", _frozen_json(self.data))
@@ -269,10 +299,16 @@ class Scorecard:
     def findings(self) -> tuple[Finding, ...]:
         return tuple(f for p in self.probes for f in p.findings)
 
+    def _repr_html_(self) -> str | None:
+        """The report sized for a notebook cell, one collapsible section per probe
+        (Jupyter calls this to show a scorecard)."""
+        return _notebook_html("scorecard", self)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema_version": self.schema_version,
             "auditkit_version": self.auditkit_version,
+            "title": self.title,
             "seed": self.seed,
             "created_at": self.created_at,
             "model": thaw(self.model),
@@ -300,4 +336,12 @@ class Scorecard:
             policy=d["policy"],
             probes=tuple(ProbeResult.from_dict(p) for p in d["probes"]),
             verdict=None if d.get("verdict") is None else Verdict.from_dict(d["verdict"]),
+            title=d.get("title") or "",
         )
+
+
+def clean_title(title: Any) -> str:
+    """A title on one line: runs of white space (a newline, a tab) become one space."""
+    if not isinstance(title, str):
+        raise TypeError(f"a scorecard's title must be a string; got {type(title).__name__}")
+    return " ".join(title.split())

@@ -4,6 +4,7 @@ the judge (``auditkit._judge``) applies the gate."""
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import sys
 import threading
 import time
@@ -20,11 +21,11 @@ from auditkit._models import Model, wrap
 from auditkit._policy import AuditConfig, GatePolicy
 from auditkit._probe import AuditContext, Evidence, Probe, SharedPredictions, derive_seed
 from auditkit._registry import resolve_probes
-from auditkit._results import ProbeResult, Scorecard
+from auditkit._results import ProbeResult, Scorecard, clean_title
 from auditkit._scoring import grade, overall_score, probe_score
 from auditkit._version import __version__
 
-__all__ = ["AuditSession", "audit"]
+__all__ = ["AuditSession", "audit", "default_title", "describe_model"]
 
 
 class AuditSession:
@@ -32,9 +33,14 @@ class AuditSession:
     predictions on the audit rows) done once. ``audit`` uses one per call;
     the pytest plugin keeps one per test session."""
 
-    def __init__(self, model: Any, data: AuditData, *, seed: int = 0, config: Any = None, partitions: int = 1) -> None:
+    def __init__(
+        self, model: Any, data: AuditData, *, seed: int = 0, config: Any = None, partitions: int = 1,
+        title: str | None = None,
+    ) -> None:
         if not isinstance(data, AuditData):
             raise DataError(f"data must be an auditkit.AuditData; got {type(data).__name__}")
+        if title is not None and not isinstance(title, str):
+            raise AuditkitError(f"title must be a string; got {type(title).__name__}")
         self.data = data
         self.seed = int(seed)
         self.config = AuditConfig.coerce(config)
@@ -44,6 +50,8 @@ class AuditSession:
         self.model: Model = wrap(model).bind(data)
         self.shared = SharedPredictions(self.model, lambda: data.X)
         self._fingerprint = self.model.fingerprint()
+        # What the reports are headed with; without one, the model and data audited.
+        self.title = clean_title(title or "") or default_title(describe_model(model, self.model), data)
 
     def run(self, probe: Probe) -> ProbeResult:
         """Run one probe, isolated (its exception, hang or side effect becomes its
@@ -79,7 +87,7 @@ class AuditSession:
     def scorecard(self, results: Iterable[ProbeResult]) -> Scorecard:
         """The audit's scorecard, judged once under the policy."""
         results = tuple(results)
-        return build_scorecard(results, self.model, self.data, self.seed, self.config.policy)
+        return build_scorecard(results, self.model, self.data, self.seed, self.config.policy, title=self.title)
 
 
 def _result(name: str, evidence: Evidence, duration: float, seed: int) -> ProbeResult:
@@ -99,11 +107,39 @@ def _result(name: str, evidence: Evidence, duration: float, seed: int) -> ProbeR
     )
 
 
+def describe_model(model: Any, bound: Model) -> str:
+    """The model as a title names it: a model file by its name, an estimator or a torch
+    module by its class (a pipeline by its last step's), a function by its name, stored
+    predictions by their column. ``bound`` is the wrapped model the audit runs."""
+    if isinstance(model, (str, os.PathLike)):
+        return os.path.basename(os.fspath(model))
+    inner = model
+    if isinstance(model, Model):  # wrapped by the user: name what they wrapped
+        inner = next((getattr(model, a) for a in ("estimator", "module", "fn") if getattr(model, a, None) is not None), None)
+    if inner is None:
+        described = bound.describe()
+        column = described.get("prediction_column") or described.get("score_column")
+        return f"stored predictions {column!r}" if column else f"{bound.kind} model"
+    steps = getattr(inner, "steps", None)
+    if isinstance(steps, list) and steps and isinstance(steps[-1], tuple) and len(steps[-1]) == 2:
+        return f"{type(steps[-1][1]).__name__} pipeline"
+    if bound.kind == "function":
+        return f"function {getattr(inner, '__name__', type(inner).__name__)}"
+    return type(inner).__name__
+
+
+def default_title(model: str, data: AuditData) -> str:
+    """The title of an audit nobody named: the model on the rows audited."""
+    return f"{model} on {data.n_rows} rows, target {data.target!r}"
+
+
 def build_scorecard(
-    results: tuple[ProbeResult, ...], model: Model, data: AuditData, seed: int, policy: GatePolicy
+    results: tuple[ProbeResult, ...], model: Model, data: AuditData, seed: int, policy: GatePolicy,
+    *, title: str = "",
 ) -> Scorecard:
     score = overall_score(results)
     card = Scorecard(
+        title=title,
         auditkit_version=__version__,
         seed=seed,
         created_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -176,11 +212,14 @@ def audit(
     *,
     progress: bool | None = None,
     partitions: int = 1,
+    title: str | None = None,
 ) -> Scorecard:
     """Audit ``model`` on ``data`` with ``probes`` (default: every installed probe).
 
     ``model`` is anything :func:`auditkit.wrap` accepts, or None to audit the
-    stored predictions the data names. The same seed, model and data give the
+    stored predictions the data names. ``title`` heads every report of the
+    audit (``"credit model v3 vs 2026-Q4 traffic"``); by default it names the
+    model and the rows (``"LogisticRegression on 393 rows, target 'survived'"``). The same seed, model and data give the
     same scorecard, timestamps and durations aside. Probe failures never abort
     the audit; user mistakes (bad data, unknown probe) raise ``AuditkitError``
     before any probe runs.
@@ -194,7 +233,7 @@ def audit(
     config = AuditConfig.coerce(config)
     # Probes first: a mistake in their names or settings is the user's, reported before any work.
     selected = resolve_probes(probes, config)
-    session = AuditSession(model, data, seed=seed, config=config, partitions=int(partitions))
+    session = AuditSession(model, data, seed=seed, config=config, partitions=int(partitions), title=title)
     if not selected:
         # An audit of nothing would pass every gate.
         raise ProbeConfigError(

@@ -24,6 +24,7 @@ __all__ = [
     "judged",
     "score_notes",
     "shown_findings",
+    "title_of",
     "truncate",
     "verdict",
 ]
@@ -45,6 +46,14 @@ def expired_waivers(card: Scorecard) -> list[str]:
         for w in uses
         if w.expired
     ]
+
+
+def title_of(card: Scorecard) -> str:
+    """What the audit is called in every report: its title, or for a scorecard written
+    before audits had titles, its model and data (the same words a new audit's default uses)."""
+    if card.title:
+        return card.title
+    return f"{card.model.get('kind', 'unknown')} model on {card.data.get('rows', '?')} rows, target {card.data.get('target')!r}"
 
 
 def verdict(card: Scorecard) -> str:

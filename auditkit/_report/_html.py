@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -27,12 +28,13 @@ from auditkit._report._common import (
     judged,
     score_notes,
     shown_findings,
+    title_of,
     truncate,
     verdict,
 )
 from auditkit._results import Finding, ProbeResult, Scorecard
 
-__all__ = ["render_html"]
+__all__ = ["NOTEBOOK", "PAGE", "Limits", "page_view", "probe_views", "render_html", "template"]
 
 MAX_FINDINGS_PER_PROBE = 100
 MAX_MESSAGE_CHARS = 1200
@@ -50,6 +52,23 @@ FINDING_BUDGET = 650_000
 METRICS_BUDGET = 200_000
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What one rendering may show: findings per probe and the characters it may
+    spend on findings, charts and measurements."""
+
+    findings_per_probe: int = MAX_FINDINGS_PER_PROBE
+    findings: int = FINDING_BUDGET
+    charts: int = CHART_BUDGET
+    metrics: int = METRICS_BUDGET
+
+
+PAGE = Limits()
+# A notebook keeps its outputs in the .ipynb file and draws them all at once: a
+# cell shows the worst findings and leaves the long tail to the page and the JSON.
+NOTEBOOK = Limits(findings_per_probe=10, findings=150_000, charts=400_000, metrics=60_000)
+
+
 class _Budget:
     def __init__(self, chars: int) -> None:
         self.left = chars
@@ -63,8 +82,9 @@ class _Budget:
 _SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 
-@lru_cache(maxsize=1)
-def _template() -> Any:
+@lru_cache(maxsize=None)
+def template(name: str) -> Any:
+    """One of the report's jinja2 templates (``report.html.j2``, ``notebook.html.j2``)."""
     import jinja2
 
     env = jinja2.Environment(
@@ -74,7 +94,7 @@ def _template() -> Any:
         trim_blocks=False,
         lstrip_blocks=False,
     )
-    return env.get_template("report.html.j2")
+    return env.get_template(name)
 
 
 def _value(v: Any) -> str:
@@ -116,16 +136,16 @@ def _finding_view(f: Finding) -> dict[str, Any]:
     }
 
 
-def _select_findings(card: Scorecard) -> list[tuple[list[Finding], list[dict[str, Any]]]]:
+def _select_findings(results: tuple[ProbeResult, ...], limits: Limits) -> list[tuple[list[Finding], list[dict[str, Any]]]]:
     """Every probe's findings, and the views of those the page lists: the worst
     of the whole audit first, so that a long tail of minor findings in one probe
     never crowds out a critical one in the next."""
-    shown = [shown_findings(r) for r in card.probes]
+    shown = [shown_findings(r) for r in results]
     order = sorted(
-        ((p, i) for p, items in enumerate(shown) for i in range(min(len(items), MAX_FINDINGS_PER_PROBE))),
+        ((p, i) for p, items in enumerate(shown) for i in range(min(len(items), limits.findings_per_probe))),
         key=lambda pi: (-shown[pi[0]][pi[1]].severity.rank, pi[0], pi[1]),
     )
-    budget = _Budget(FINDING_BUDGET)
+    budget = _Budget(limits.findings)
     picked: dict[tuple[int, int], dict[str, Any]] = {}
     for p, i in order:
         view = _finding_view(shown[p][i])
@@ -211,36 +231,46 @@ def _waiver_rows(card: Scorecard) -> list[dict[str, Any]]:
     ]
 
 
-def render_html(card: Scorecard) -> str:
-    """The scorecard as one self-contained HTML page (a string)."""
+def probe_views(results: tuple[ProbeResult, ...], limits: Limits) -> list[dict[str, Any]]:
+    """What the templates show of each probe, within ``limits``."""
+    budgets = {"charts": _Budget(limits.charts), "metrics": _Budget(limits.metrics)}
+    return [
+        _probe_view(result, shown, views, budgets)
+        for result, (shown, views) in zip(results, _select_findings(results, limits))
+    ]
+
+
+def page_view(card: Scorecard, limits: Limits = PAGE) -> dict[str, Any]:
+    """What the templates show of a whole scorecard: its title, verdict, facts and probes."""
     notice = charts_notice(card)  # before judging, which brings an old card up to the current schema version
     card = judged(card)
-    budgets = {"charts": _Budget(CHART_BUDGET), "metrics": _Budget(METRICS_BUDGET)}
-    probes = [
-        _probe_view(result, shown, views, budgets)
-        for result, (shown, views) in zip(card.probes, _select_findings(card))
-    ]
     statuses = Counter(r.status for r in card.probes)
     summary_line = ", ".join(f"{statuses[s]} {s}" for s in ("passed", "failed", "error", "skipped") if statuses[s])
     model_extra = ", ".join(
         f"{k}: {_value(v)}" for k, v in card.model.items() if k not in ("kind", "task") and not isinstance(v, (Mapping, list, tuple))
     )
-    return _template().render(
-        card=card,
-        verdict=verdict(card),
-        score=f"{card.score:.0f}",
-        summary_line=(
+    return {
+        "card": card,
+        "title": truncate(title_of(card), 300),
+        "verdict": verdict(card),
+        "score": f"{card.score:.0f}",
+        "summary_line": (
             f"{len(card.probes)} probe{'s' if len(card.probes) != 1 else ''}: {summary_line}." if card.probes else "No probe ran."
         ) + "".join(f" {note[0].upper()}{note[1:]}." for note in score_notes(card)),
-        created_at=card.created_at,
-        model_kind=str(card.model.get("kind", "model")),
-        model_extra=truncate(model_extra, 300),
-        target=str(card.data.get("target", "?")),
-        sensitive=[str(s) for s in card.data.get("sensitive") or ()],
-        gate_line=_gate_line(card.policy),
-        reasons=list(card.verdict.reasons) if card.verdict is not None else [],
-        expired=expired_waivers(card),
-        waivers=_waiver_rows(card),
-        probes=probes,
-        charts_notice=notice,
-    )
+        "created_at": card.created_at,
+        "model_kind": str(card.model.get("kind", "model")),
+        "model_extra": truncate(model_extra, 300),
+        "target": str(card.data.get("target", "?")),
+        "sensitive": [str(s) for s in card.data.get("sensitive") or ()],
+        "gate_line": _gate_line(card.policy),
+        "reasons": list(card.verdict.reasons) if card.verdict is not None else [],
+        "expired": expired_waivers(card),
+        "waivers": _waiver_rows(card),
+        "probes": probe_views(card.probes, limits),
+        "charts_notice": notice,
+    }
+
+
+def render_html(card: Scorecard) -> str:
+    """The scorecard as one self-contained HTML page (a string)."""
+    return template("report.html.j2").render(v=page_view(card))

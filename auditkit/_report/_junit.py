@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from auditkit._judge import RERUN_TEXT
-from auditkit._report._common import describe_slice, expired_waivers, fmt_number, judged, shown_findings, truncate
+from auditkit._report._common import describe_slice, expired_waivers, fmt_number, judged, shown_findings, title_of, truncate
 from auditkit._results import Finding, ProbeResult, Scorecard
 
 __all__ = ["MAX_METRIC_PROPERTIES", "probe_properties", "render_junit"]
@@ -139,6 +139,9 @@ def render_junit(card: Scorecard) -> str:
     _properties(
         suite,
         [
+            # The suite keeps its name, "auditkit": CI dashboards follow a suite's history
+            # by its name, and a title changes from audit to audit.
+            ("title", title_of(card)),
             ("passed", card.passed),
             ("score", card.score),
             ("grade", card.grade),

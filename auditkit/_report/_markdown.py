@@ -16,6 +16,7 @@ from auditkit._report._common import (
     judged,
     score_notes,
     shown_findings,
+    title_of,
     truncate,
     verdict,
 )
@@ -52,7 +53,9 @@ def render_markdown(card: Scorecard) -> str:
     card = judged(card)
     icon = "\u2705" if card.passed else "\u274c"
     lines = [
-        f"### {icon} auditkit: audit {verdict(card)}, score {card.score:.0f}/100 (grade {card.grade})",
+        f"### {icon} {md_escape(truncate(title_of(card), 200))}",
+        "",
+        f"auditkit: audit **{verdict(card)}**, score {card.score:.0f}/100 (grade {card.grade})",
         *(["", "_" + "; ".join(n[0].upper() + n[1:] for n in score_notes(card)) + "._"] if score_notes(card) else []),
         *(["", "Why it failed: " + "; ".join(md_escape(r) for r in card.verdict.reasons) + "."]
           if card.verdict is not None and card.verdict.reasons else []),

@@ -1,10 +1,10 @@
-"""The terminal summary: probe, status, score, worst finding."""
+"""The terminal summary: the audit's title and verdict, then probe, status, score, worst finding."""
 
 from __future__ import annotations
 
 import io
 
-from auditkit._report._common import expired_waivers, judged, score_notes, shown_findings
+from auditkit._report._common import expired_waivers, judged, score_notes, shown_findings, title_of
 from auditkit._results import Finding, ProbeResult, Scorecard
 
 __all__ = ["render_terminal"]
@@ -44,6 +44,7 @@ def render_terminal(card: Scorecard, *, color: bool = False, width: int = 120) -
         + (f" ({'; '.join(notes)})" if notes else "")
     )
     head.stylize("bold green" if card.passed else "bold red")
+    console.print(Text(title_of(card), style="bold"))
     console.print(head)
     console.print(
         f"model: {card.model.get('kind')} ({card.model.get('task')})   "

@@ -32,6 +32,7 @@ from auditkit import (
 )
 
 XSS = "<img src=x onerror=alert(1)>"
+TITLE = "credit model v3 vs 2026-Q4 traffic"
 CREATED = "2026-03-01T12:00:00+00:00"  # waivers are read as of this day
 
 
@@ -254,6 +255,7 @@ def cost_result() -> ProbeResult:
 
 def make_card(probes: tuple[ProbeResult, ...], *, policy: dict[str, Any] | None = None, **kw: Any) -> Scorecard:
     fields: dict[str, Any] = dict(
+        title=TITLE,
         seed=7,
         created_at=CREATED,
         model={"kind": "sklearn", "task": "binary", "estimator": "HistGradientBoostingClassifier"},
@@ -295,6 +297,7 @@ def cards() -> Any:
 
     return types.SimpleNamespace(
         XSS=XSS,
+        TITLE=TITLE,
         CREATED=CREATED,
         make_card=make_card,
         full_card_of=full_card_of,

@@ -61,7 +61,7 @@ def test_run_writes_every_report_asked_for(audit_csv: Path, tmp_path: Path) -> N
     auditkit.validate_scorecard(doc)
     page = (tmp_path / "card.html").read_text()
     assert 'data-chart="ranking"' in page and XSS not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
-    assert (tmp_path / "card.md").read_text().startswith("### \u274c auditkit: audit FAILED")
+    assert (tmp_path / "card.md").read_text().startswith(f"### \u274c {doc['title']}\n\nauditkit: audit **FAILED**")
     case = ET.parse(tmp_path / "card.xml").getroot().find("testsuite/testcase")
     assert case.get("name") == "target_leakage" and case.find("failure") is not None
     # The reports are one audit, rendered four ways.

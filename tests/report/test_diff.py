@@ -196,7 +196,7 @@ def test_audits_of_different_targets_warn_and_fail_the_gate(cards) -> None:
     assert diff.warnings == (warning,)
     assert diff.regressions("critical") == [warning]  # a baseline of another target would pass 'boat' off as fixed
     text = auditkit.render_diff_terminal(diff, width=200)
-    assert text.splitlines()[1:3] == [f"warning: {warning}", "data: 1309 -> 400 rows, 14 -> 15 columns"]
+    assert text.splitlines()[3:5] == [f"warning: {warning}", "data: 1309 -> 400 rows, 14 -> 15 columns"]
     md = auditkit.render_diff_markdown(diff)
     assert f"\u26a0\ufe0f **Warning:** the two audits are of different targets ('survived' in the baseline, 'y' now)" in md
     # More rows or another column is what a change brings: context, not a warning.

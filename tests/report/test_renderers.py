@@ -188,7 +188,9 @@ def test_group_rates_draw_the_intervals_the_figure_carries(cards) -> None:
 
 def test_markdown_is_a_short_summary_with_a_row_per_probe(full_card) -> None:
     md = auditkit.render_markdown(full_card)
-    assert md.splitlines()[0] == "### \u274c auditkit: audit FAILED, score 0/100 (grade F)"
+    assert md.splitlines()[:3] == [
+        "### \u274c credit model v3 vs 2026-Q4 traffic", "", "auditkit: audit **FAILED**, score 0/100 (grade F)",
+    ]
     rows = [line for line in md.splitlines() if line.startswith("| `")]
     assert [r.split("|")[1].strip() for r in rows] == [f"`{p.name}`" for p in full_card.probes]
     assert all(r.count("|") == 5 for r in rows)  # four cells each, none split by data
@@ -304,7 +306,8 @@ def test_the_terminal_table_is_plain_when_piped_and_coloured_on_a_tty(cards) -> 
     plain = auditkit.render_terminal(card)
     assert "\x1b[" not in plain
     lines = plain.splitlines()
-    assert lines[0].startswith("auditkit 0.1.0 - audit FAILED: score 0/100, grade F")
+    assert lines[0] == "credit model v3 vs 2026-Q4 traffic"
+    assert lines[1].startswith("auditkit 0.1.0 - audit FAILED: score 0/100, grade F")
     leak_row = plain[plain.index("\ntarget_leakage") : plain.index("\nslice_bias")]  # wrapped over lines
     assert "(1 waived)" in leak_row
     assert "note: waiver for nan_injection expired on 2026-01-31 and no longer waives" in plain
@@ -350,8 +353,8 @@ def test_every_headline_gives_the_gate_score_when_waivers_move_it(cards) -> None
     gate = auditkit.render_json(card) and json.loads(auditkit.render_json(card))["verdict"]["gate_score"]
     assert round(gate) != round(card.score) and gate >= 60 > card.score
     note = f"ate score {gate:.0f}/100 with waived findings set aside (floor 60)"
-    assert note in auditkit.render_terminal(card, width=400).splitlines()[0]
-    assert "below score 60" in auditkit.render_terminal(card, width=400).splitlines()[1]
+    assert note in auditkit.render_terminal(card, width=400).splitlines()[1]  # under the title
+    assert "below score 60" in auditkit.render_terminal(card, width=400).splitlines()[2]
     assert note in auditkit.render_markdown(card).split("| probe |")[0]
     assert note in auditkit.render_html(card)
     # without waivers, no note
@@ -361,7 +364,7 @@ def test_every_headline_gives_the_gate_score_when_waivers_move_it(cards) -> None
 
 def test_errored_probes_are_counted_in_the_headline(full_card) -> None:
     # The score counts the probes that ran; one that errored may hide anything.
-    head = auditkit.render_terminal(full_card, width=400).splitlines()[0]
+    head = auditkit.render_terminal(full_card, width=400).splitlines()[1]
     assert "1 of 6 probes errored and is not scored" in head
     assert "1 of 6 probes errored and is not scored" in auditkit.render_markdown(full_card).split("| probe |")[0]
 
