@@ -276,3 +276,20 @@ def zoo_cost_wasting_threshold() -> ZooMember:
 
 
 ZOO = ("zoo_healthy", "zoo_leaky_feature", "zoo_biased_group", "zoo_nan_propagating", "zoo_cost_wasting_threshold")
+
+
+@pytest.fixture(scope="session")
+def zoo_drifted_inputs() -> ZooMember:
+    """A source system that changed how it spells missing: the sales channel was "NULL" when
+    unknown in the training rows and arrives as "" in the audit rows. The channel says
+    nothing about the outcome, so the model (which ignores categories it never saw) still
+    decides as well as it did; only the data moved under it."""
+
+    def add_channel(frame: pd.DataFrame, unknown: str, seed: int) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        channel = rng.choice(["web", "store", "phone", unknown], size=len(frame), p=[0.4, 0.3, 0.15, 0.15])
+        return frame.assign(channel=pd.array(channel, dtype="str"))
+
+    train, audit = _zoo_frames()
+    train, audit = add_channel(train, "NULL", 300), add_channel(audit, "", 301)
+    return ZooMember("drifted_inputs", _fit_pipeline(train), _zoo_data(audit, train), defect="drift")

@@ -15,7 +15,10 @@ import auditkit
 
 # The built-in probes, as the registry finds them (a new probe folder joins by its entry point).
 BUILT_IN = tuple(sorted(p.name for p in auditkit.available_probes() if p.entry_point.startswith("probes.")))
-MEMBERS = ("zoo_healthy", "zoo_leaky_feature", "zoo_biased_group", "zoo_nan_propagating", "zoo_cost_wasting_threshold")
+MEMBERS = (
+    "zoo_healthy", "zoo_leaky_feature", "zoo_biased_group", "zoo_nan_propagating", "zoo_cost_wasting_threshold",
+    "zoo_drifted_inputs",
+)
 
 
 @pytest.mark.slow
@@ -40,7 +43,8 @@ def test_each_defect_trips_its_own_probe_and_no_other(member: str, request: pyte
 
 def test_every_built_in_probe_has_a_zoo_member() -> None:
     defects = {"zoo_leaky_feature": "target_leakage", "zoo_biased_group": "slice_bias",
-               "zoo_nan_propagating": "nan_injection", "zoo_cost_wasting_threshold": "cost_weighted_errors"}
+               "zoo_nan_propagating": "nan_injection", "zoo_cost_wasting_threshold": "cost_weighted_errors",
+               "zoo_drifted_inputs": "drift"}
     assert sorted(defects.values()) == sorted(BUILT_IN)
     installed = {p.name for p in auditkit.available_probes()}
     assert set(BUILT_IN) <= installed, f"built-in probe(s) not installed: {sorted(set(BUILT_IN) - installed)}"
