@@ -239,10 +239,15 @@ class AuditData:
         for name, kind in overrides.items():
             if name not in self._frame.columns:
                 raise DataError(f"kinds names column {name!r}, which is not in the audit data")
-            if kind not in KINDS:
+            # "nested" comes back from replace(), which hands over the kinds already inferred
+            if kind not in KINDS and not (kind == "nested" and nested_example(self._frame[name]) is not None):
                 raise DataError(f"kind {kind!r} for column {name!r} is not one of {', '.join(KINDS)}")
         for name in self._frame.columns:
-            kinds[str(name)] = overrides.get(name) or infer_kind(self._frame[name], str(name))  # type: ignore[assignment]
+            column = self._frame[name]
+            if nested_example(column) is not None:  # no declared kind makes lists countable
+                kinds[str(name)] = "nested"
+            else:
+                kinds[str(name)] = overrides.get(name) or infer_kind(column, str(name))  # type: ignore[assignment]
         return kinds
 
     # -- views --------------------------------------------------------------

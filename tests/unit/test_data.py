@@ -348,6 +348,12 @@ def test_a_nested_column_set_aside_stays_in_the_data_out_of_the_features() -> No
     changed = frame.copy()
     changed.at[3, "payload"] = {"source": "app", "clicks": 3}
     assert AuditData(changed, target="y", ignore=["embedding", "payload"]).sha256 != data.sha256
+    # a part of the rows keeps the roles, and no declared kind makes lists countable
+    assert data.replace(frame.iloc[:10]).kinds == data.kinds
+    declared = AuditData(frame, target="y", ignore=["embedding", "payload"], kinds={"payload": "categorical"})
+    assert declared.kinds["payload"] == "nested" and declared.sha256 == data.sha256
+    with pytest.raises(DataError, match="kind 'nested' for column 'a' is not one of"):
+        AuditData(frame, target="y", ignore=["embedding", "payload"], kinds={"a": "nested"})
 
 
 def test_nested_columns_are_recognised_in_every_form() -> None:
