@@ -63,11 +63,21 @@ def _encode(frame: pd.DataFrame, plans: list[Plan], ref_counts: dict[str, Featur
     return np.column_stack(cols) if cols else np.empty((len(frame), 0))
 
 
+def _auc(y: np.ndarray, score: np.ndarray) -> float:
+    """ROC AUC by ranks (the Mann-Whitney U over the product of the two sides' sizes)."""
+    ranks = stats.rankdata(score)
+    n1 = float(y.sum())
+    n0 = len(y) - n1
+    return float((ranks[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
 def domain_classifier(
-    ctx: AuditContext, plans: list[Plan], ref_counts: dict[str, FeatureCounts], rows: int, confidence: float, replicates: int
+    ctx: AuditContext, plans: list[Plan], ref_counts: dict[str, FeatureCounts], rows: int, confidence: float,
+    replicates: int, min_auc: float,
 ) -> DomainResult | None:
+    """The classifier's AUC with interval and p-value; the separating features only when the
+    AUC reaches ``min_auc`` (they are named by a finding only then, and cost a model call each)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.metrics import roc_auc_score
 
     ref = ctx.data.reference
     assert ref is not None
@@ -99,19 +109,21 @@ def domain_classifier(
         scores[fold == k] = model.predict_proba(X[fold == k])[:, 1]
         models.append(model)
         ctx.check()
-    auc = float(roc_auc_score(y, scores))
+    auc = float(_auc(y, scores))
     p = float(stats.mannwhitneyu(scores[y == 1], scores[y == 0], alternative="greater").pvalue)
     boot = []
     for _ in range(replicates):
         i = rng.integers(0, 2 * n, 2 * n)
         if 0 < y[i].sum() < len(i):
-            boot.append(roc_auc_score(y[i], scores[i]))
+            boot.append(_auc(y[i], scores[i]))
     tail = (1 - confidence) / 2
     low, high = (float(q) for q in np.quantile(boot, [tail, 1 - tail])) if boot else (auc, auc)
     # Which features separate: shuffling a feature across all held-out rows against shuffling it
     # within each side. Both add the same noise to a model that also fitted noise in it; only
     # the first destroys what the feature says about the side, so their AUC difference is the
     # feature's own share of the separation (a plain permutation drop credits noise features too).
+    if auc < min_auc:
+        return DomainResult(auc, min(low, auc), max(high, auc), p, 2 * n)
     held = fold == 1
     Xh, yh = X[held], y[held]
     predict = models[0].predict_proba
@@ -124,7 +136,7 @@ def domain_classifier(
             for side in (0, 1):
                 at = np.flatnonzero(yh == side)
                 within[at, j] = within[rng.permutation(at), j]
-            drop += (roc_auc_score(yh, predict(within)[:, 1]) - roc_auc_score(yh, predict(across)[:, 1])) / _REPEATS
+            drop += (_auc(yh, predict(within)[:, 1]) - _auc(yh, predict(across)[:, 1])) / _REPEATS
         drops.append((plan.feature, float(drop)))
         ctx.check()
     drops.sort(key=lambda t: -t[1])

@@ -89,7 +89,9 @@ class Drift(Probe):
             ctx.check()
         labels, label_plan, label_counts = label_checks(ctx, s, self.bins)
         view = output_checks(ctx, s, self.bins, self.model_rows)
-        domain = domain_classifier(ctx, plans, ref_counts, self.sample_rows, self.confidence, self.n_bootstrap) if self.sample_rows else None
+        domain = domain_classifier(
+            ctx, plans, ref_counts, self.sample_rows, self.confidence, self.n_bootstrap, self.min_domain_auc
+        ) if self.sample_rows else None
         skew_reason = skew_applies(data)
         skew = None
         joined = 0

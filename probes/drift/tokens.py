@@ -37,23 +37,24 @@ def sentinel_name(value: float) -> str:
 
 def sentinels(values: np.ndarray) -> tuple[float, ...]:
     """The codes the reference used as missing: a value of ``SENTINELS`` that holds at least
-    ``SENTINEL_SHARE`` of the finite values and lies beyond every other value (an age of -1
+    ``SENTINEL_SHARE`` of the finite values and lies beyond every value that is not such a code (an age of -1
     below all real ages, an income of 9999999 above them). A -1 inside the spread of the
     other values is a value, not a code."""
     finite = values[np.isfinite(values)]
     if len(finite) == 0:
         return ()
-    found: list[float] = []
-    for code in SENTINELS:
-        hits = finite == code
-        k = int(hits.sum())
-        if k < max(5, SENTINEL_SHARE * len(finite)) or k == len(finite):
-            continue
-        others = finite[~hits]
-        others = others[~np.isin(others, found)]
-        if len(others) and (code < others.min() or code > others.max()):
-            found.append(float(code))
-    return tuple(found)
+    coded = np.isin(finite, SENTINELS)
+    if not coded.any():
+        return ()
+    others = finite[~coded]
+    if len(others) == 0:
+        return ()
+    low, high = others.min(), others.max()
+    codes, counts = np.unique(finite[coded], return_counts=True)
+    return tuple(
+        float(code) for code, k in zip(codes, counts)
+        if k >= max(5, SENTINEL_SHARE * len(finite)) and (code < low or code > high)
+    )
 
 
 def value_class(value: Any) -> str:
