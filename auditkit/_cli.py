@@ -66,6 +66,10 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="TOML policy file ([tool.auditkit] or top-level keys); default: [tool.auditkit] of the nearest pyproject.toml",
     )
+    run.add_argument(
+        "--title", metavar="TEXT",
+        help="what every report is headed with (default: the model file's and data file's names)",
+    )
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--jobs", type=int, default=1, help="probes run in parallel")
     run.add_argument("--json", metavar="FILE", help="write the JSON scorecard here ('-': standard output)")
@@ -255,7 +259,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         costs=_costs(args),
     )
     model = load_model(args.model, trust=args.trust_model_file) if args.model else None
-    card = audit(model, data, probes=args.probes, config=config, seed=args.seed, jobs=args.jobs)
+    # Without --title, the files audited name the audit: "titanic_model.skops on titanic_audit.csv".
+    audited = Path(args.model).name if args.model else f"stored predictions {args.prediction_column!r}"
+    title = args.title if args.title and args.title.strip() else f"{audited} on {Path(args.data).name}"
+    card = audit(model, data, probes=args.probes, config=config, seed=args.seed, jobs=args.jobs, title=title)
     _deliver(outputs, _render(card, outputs), lambda color: render_terminal(card, color=color))
     return EXIT_PASSED if card.passed else EXIT_FAILED
 

@@ -59,6 +59,7 @@ def test_run_writes_every_report_asked_for(audit_csv: Path, tmp_path: Path) -> N
         assert line in proc.stdout
     doc = json.loads((tmp_path / "card.json").read_text())
     auditkit.validate_scorecard(doc)
+    assert doc["title"] == "stored predictions 'pred' on audit.csv"  # no --title: the files audited
     page = (tmp_path / "card.html").read_text()
     assert 'data-chart="ranking"' in page and XSS not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert (tmp_path / "card.md").read_text().startswith(f"### \u274c {doc['title']}\n\nauditkit: audit **FAILED**")
@@ -182,3 +183,30 @@ def test_diff_gates_on_new_findings_only(cards, tmp_path: Path) -> None:
 
     bad = cli("diff", "base.json", "now.json", "--fail-on-new", "severe", cwd=tmp_path)
     assert bad.returncode == 2 and bad.stderr.startswith("auditkit: error: unknown severity 'severe'")
+
+
+def test_run_title_heads_every_report_and_defaults_to_the_model_and_data_files(audit_csv: Path, tmp_path: Path) -> None:
+    title = "credit model v3 vs 2026-Q4 traffic"
+    proc = cli(*run_args(audit_csv, "--title", title, *all_reports(tmp_path)), cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.splitlines()[0] == title
+    assert json.loads((tmp_path / "card.json").read_text())["title"] == title
+    assert f"<h1 id=\"title\">{title}</h1>" in (tmp_path / "card.html").read_text()
+    assert (tmp_path / "card.md").read_text().startswith(f"### \u274c {title}\n")
+    props = ET.parse(tmp_path / "card.xml").getroot().find("testsuite/properties")
+    assert {p.get("name"): p.get("value") for p in props}["title"] == title
+    # A model file names the audit by its file name, beside the data file's.
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    frame = pd.read_csv(audit_csv)
+    sio.dump(LogisticRegression().fit(frame[["x"]], frame["y"]), tmp_path / "credit_v3.skops")
+    frame[["x", "y"]].to_csv(tmp_path / "q4.csv", index=False)
+    proc = cli("run", "--data", "q4.csv", "--target", "y", "--model", "credit_v3.skops", "--probes", "target_leakage",
+               "--json", "m.json", cwd=tmp_path)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert json.loads((tmp_path / "m.json").read_text())["title"] == "credit_v3.skops on q4.csv"
+    # ... and auditkit report shows the stored title again.
+    proc = cli("report", "m.json", "--markdown", "m.md", cwd=tmp_path)
+    assert proc.stdout.splitlines()[0] == "credit_v3.skops on q4.csv"
+    assert (tmp_path / "m.md").read_text().splitlines()[0].endswith(" credit_v3.skops on q4.csv")
