@@ -209,4 +209,4 @@ def test_run_title_heads_every_report_and_defaults_to_the_model_and_data_files(a
     # ... and auditkit report shows the stored title again.
     proc = cli("report", "m.json", "--markdown", "m.md", cwd=tmp_path)
     assert proc.stdout.splitlines()[0] == "credit_v3.skops on q4.csv"
-    assert (tmp_path / "m.md").read_text().splitlines()[0].endswith(" credit_v3.skops on q4.csv")
+    assert (tmp_path / "m.md").read_text().splitlines()[0].endswith(" credit\\_v3.skops on q4.csv")  # Markdown-escaped
