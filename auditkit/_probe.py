@@ -75,6 +75,7 @@ class Needs:
     """What a probe needs from the model and the data to apply at all."""
 
     tasks: Sequence[str] = ("binary", "multiclass", "regression")
+    model: bool = True  # False: runs on the data alone when no model or stored predictions were given
     queryable: bool = False
     probabilities: bool = False
     online: bool = False
@@ -84,6 +85,8 @@ class Needs:
     def unmet(self, model: Model, data: AuditData) -> str | None:
         """Why the probe does not apply, or None when it does."""
         caps = model.capabilities
+        if self.model and model.kind == "none":
+            return "needs a model or stored predictions; this audit has the data alone"
         if caps.task not in self.tasks:
             return f"needs a {' or '.join(self.tasks)} model; this one is {caps.task}"
         if self.queryable and not caps.queryable:

@@ -18,6 +18,7 @@ from auditkit._data import AuditData
 from auditkit._errors import AuditkitError, DataError, ModelFailure, ProbeConfigError, ProbeSkipped
 from auditkit._judge import judge_result, judge_scorecard
 from auditkit._models import Model, wrap
+from auditkit._models._function import DataOnly
 from auditkit._policy import AuditConfig, GatePolicy
 from auditkit._probe import AuditContext, Evidence, Probe, SharedPredictions, derive_seed
 from auditkit._registry import resolve_probes
@@ -47,7 +48,9 @@ class AuditSession:
         # How many partitions probes' mergeable measurements are folded over: the
         # numbers never depend on it (a test holds every built-in probe to that).
         self.partitions = max(1, int(partitions))
-        self.model: Model = wrap(model).bind(data)
+        # No model and no stored predictions: a data-only audit, where only probes of the data run.
+        data_only = model is None and data.prediction is None and data.score is None
+        self.model: Model = (DataOnly() if data_only else wrap(model)).bind(data)
         self.shared = SharedPredictions(self.model, lambda: data.X)
         self._fingerprint = self.model.fingerprint()
         # What the reports are headed with; without one, the model and data audited.
@@ -119,6 +122,8 @@ def describe_model(model: Any, bound: Model) -> str:
     if inner is None:
         described = bound.describe()
         column = described.get("prediction_column") or described.get("score_column")
+        if bound.kind == "none":
+            return "no model (data only)"
         return f"stored predictions {column!r}" if column else f"{bound.kind} model"
     steps = getattr(inner, "steps", None)
     if isinstance(steps, list) and steps and isinstance(steps[-1], tuple) and len(steps[-1]) == 2:

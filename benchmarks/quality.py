@@ -25,7 +25,7 @@ from auditkit import Finding, ProbeResult, Severity
 from auditkit._results import jsonable
 
 from benchmarks import synthetic
-from benchmarks.synthetic import DEFECTS, Defect
+from benchmarks.synthetic import DEFECTS, DRIFT_MATCHERS, Defect
 
 __all__ = [
     "BUILTIN_PROBES",
@@ -92,6 +92,8 @@ def _match(defect: str, f: Finding, truth: Mapping[str, Any]) -> bool:
         return NAN_MATCHERS[defect](f, truth)
     if defect == "wasteful_threshold":
         return f.code == "money_left_on_table"
+    if defect in DRIFT_MATCHERS:
+        return DRIFT_MATCHERS[defect](f, truth)
     raise KeyError(defect)
 
 

@@ -39,6 +39,8 @@ __all__ = [
     "CATEGORICAL",
     "COSTS",
     "DEFECTS",
+    "DRIFT_DEFECTS",
+    "DRIFT_MATCHERS",
     "HIDDEN_SLICE_GAP",
     "NUMERIC",
     "TARGET",
@@ -756,3 +758,85 @@ def clean_control(n: int, seed: int) -> Scenario:
         _audit_data(audit, train, costs=dict(COSTS)),
         {"model": kind, "threshold": float(model.best_threshold_)},
     )
+
+
+# Drift: the audit rows moved away from the training rows, one planted change at a time
+# (the model is the logistic one, fitted on the training rows: its view is not the defect).
+
+
+def _mean_shift(n: int, seed: int, sd: float) -> Scenario:
+    train, audit = make_split(n, n, seed)
+    audit["x02"] = audit["x02"] + sd  # x02 is a unit normal: the shift is in its standard deviations
+    return Scenario(logistic_model(train), _audit_data(audit, train), {"features": ("x02",), "shift_sd": sd})
+
+
+def _with_gaps(frame: pd.DataFrame, column: str, share: float, spelling: Any, rng: np.random.Generator) -> pd.DataFrame:
+    """``column`` with its own gaps filled by its commonest value, then ``share`` of the rows
+    missing, spelled ``spelling`` (NaN: a real gap)."""
+    values = frame[column].fillna(frame[column].mode().iloc[0]).astype(object)
+    values[rng.random(len(frame)) < share] = spelling
+    return frame.assign(**{column: pd.array(values, dtype="str")})
+
+
+def _null_token(n: int, seed: int, share: float) -> Scenario:
+    # c2's missing values arrive as "" where training had real gaps: the same rows missing, spelled anew.
+    train, audit = make_split(n, n, seed)
+    rng = np.random.default_rng(seed + 31)
+    train, audit = _with_gaps(train, "c2", share, np.nan, rng), _with_gaps(audit, "c2", share, "", rng)
+    return Scenario(logistic_model(train), _audit_data(audit, train), {"features": ("c2",), "share": share})
+
+
+def _new_category(n: int, seed: int, share: float) -> Scenario:
+    train, audit = make_split(n, n, seed)
+    rng = np.random.default_rng(seed + 37)
+    values = audit["c0"].astype(object)
+    values[rng.random(n) < share] = "c0_new"
+    audit["c0"] = pd.array(values, dtype="str")
+    return Scenario(logistic_model(train), _audit_data(audit, train), {"features": ("c0",), "share": share})
+
+
+def _rounding_skew(n: int, seed: int, share: float) -> Scenario:
+    # The training rows served again (same ids), x03 rounded to whole units in serving for ``share`` of them.
+    train, _ = make_split(n, n, seed)
+    train = train.assign(customer=np.arange(n))
+    audit = train.copy()
+    rng = np.random.default_rng(seed + 41)
+    rounded = rng.random(n) < share
+    audit.loc[rounded, "x03"] = audit.loc[rounded, "x03"].round(0)
+    model = logistic_model(train.drop(columns="customer"))
+    return Scenario(model, _audit_data(audit, train, ids=["customer"]), {"features": ("x03",), "share": share})
+
+
+DRIFT_DEFECTS: tuple[Defect, ...] = (
+    Defect(
+        "mean_shift", "drift",
+        "one numeric feature's mean shifted by the stated number of its standard deviations in the audit rows",
+        "sd", (0.05, 0.1, 0.15, 0.25, 0.5), (0.25, 0.5), _mean_shift,
+    ),
+    Defect(
+        "null_token_spelling", "drift",
+        "a categorical feature missing in the stated share of rows, spelled '' in the audit rows where "
+        "training had real gaps",
+        "share", (0.005, 0.01, 0.02, 0.05, 0.1), (0.02, 0.05, 0.1), _null_token,
+    ),
+    Defect(
+        "new_category", "drift",
+        "a category the training rows never held, in the stated share of the audit rows",
+        "share", (0.005, 0.01, 0.02, 0.05), (0.02, 0.05), _new_category,
+    ),
+    Defect(
+        "rounding_skew", "drift",
+        "the training rows served again under the same ids, one feature rounded to whole units in the stated "
+        "share of them",
+        "share", (0.005, 0.01, 0.05, 0.2, 1.0), (0.05, 0.2, 1.0), _rounding_skew,
+    ),
+)
+DEFECTS = DEFECTS + DRIFT_DEFECTS
+
+# What counts as finding each drift defect: its code, naming the planted feature (skew: that feature alone).
+DRIFT_MATCHERS: dict[str, Callable[[Any, Mapping[str, Any]], bool]] = {
+    "mean_shift": lambda f, truth: f.code == "distribution_shift" and set(truth["features"]) <= set(f.features),
+    "null_token_spelling": lambda f, truth: f.code == "null_token_changed" and set(truth["features"]) <= set(f.features),
+    "new_category": lambda f, truth: f.code == "unseen_categories" and set(truth["features"]) <= set(f.features),
+    "rounding_skew": lambda f, truth: f.code == "training_serving_skew" and tuple(f.features) == tuple(truth["features"]),
+}

@@ -317,3 +317,30 @@ def _check_unit_interval(values: np.ndarray, name: str) -> None:
             f"score column {name!r} must hold probabilities in [0, 1]; "
             f"it ranges from {values.min():g} to {values.max():g}"
         )
+
+
+NO_MODEL = "no model was given (a data-only audit)"
+
+
+class DataOnly(Model):
+    """No model and no stored predictions: the data alone is audited.
+
+    Probes that need the model's outputs are skipped (``Needs(model=True)``, the
+    default); a probe of the data alone (``drift``) runs, and any part of it that
+    asks for outputs gets ``ModelFailure`` naming the reason.
+    """
+
+    kind = "none"
+
+    def __init__(self, task: Any = None, classes: np.ndarray | None = None) -> None:
+        super().__init__(Capabilities(task=task, probabilities=False, queryable=False), classes)
+
+    def bind(self, data: AuditData) -> Model:
+        task = data.task
+        return DataOnly(task, None if task == "regression" else np.asarray(data.classes))
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        raise ModelFailure(NO_MODEL)
+
+    def predictions(self, X: pd.DataFrame) -> Predictions:
+        raise ModelFailure(NO_MODEL)

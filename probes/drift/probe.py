@@ -47,7 +47,7 @@ class Drift(Probe):
     """
 
     name: ClassVar[str] = "drift"
-    needs: ClassVar[Needs] = Needs(tasks=("binary", "multiclass", "regression"), reference=True)
+    needs: ClassVar[Needs] = Needs(tasks=("binary", "multiclass", "regression"), model=False, reference=True)
 
     alpha: float = 0.01
     min_shift: float = 0.1

@@ -310,3 +310,17 @@ def test_student_performance_two_schools_differ_and_the_features_are_named(stude
     assert {"address", "traveltime", "age"} <= shifted
     domain = next(f for f in result.findings if f.code == "domain_shift")
     assert set(domain.features) & {"address", "traveltime", "age"}
+
+
+def test_a_data_only_audit_runs_the_data_checks_and_skips_the_rest_with_reasons() -> None:
+    train, audit = _frame(1500, 26), _frame(1500, 27)
+    audit["x"] = audit["x"] + 0.5
+    card = auditkit.audit(None, auditkit.AuditData(audit, "y", reference=train), seed=0)
+    status = {r.name: r.status for r in card.probes}
+    assert status.pop("drift") == "passed" and set(status.values()) == {"skipped"}
+    assert all(r.reason == "needs a model or stored predictions; this audit has the data alone"
+               for r in card.probes if r.name != "drift")
+    drift = card["drift"]
+    assert [f.features for f in drift.findings if f.code == "distribution_shift"] == [("x",)]
+    assert drift.metrics["model_view"] == {"skipped": "no model was given (a data-only audit)"}
+    assert card.title.startswith("no model (data only)")
