@@ -50,7 +50,10 @@ def write_all(files: Mapping[Path, str | bytes]) -> None:
     staged: list[tuple[str, Path]] = []
     try:
         for path, text in files.items():
-            staged.append((_stage(path, text), path))
+            try:
+                staged.append((_stage(path, text), path))
+            except OSError as exc:  # named by the report, not by its temporary file
+                raise OSError(exc.errno, exc.strerror, str(path)) from exc
         for tmp, path in staged:
             os.replace(tmp, path)
     except BaseException:

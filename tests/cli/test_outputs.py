@@ -158,3 +158,17 @@ def test_diff_checks_its_target_and_writes_to_stdout(work: Path, scorecard: Path
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() and proc.stdout != proc.stderr
     assert "Markdown diff written" not in proc.stdout + proc.stderr
+
+
+def test_reports_are_written_all_or_none(tmp_path: Path) -> None:
+    from auditkit._io import write_all
+
+    (tmp_path / "old.md").write_text("old\n")
+    (tmp_path / "gone").mkdir()
+    files = {tmp_path / "old.md": "new\n", tmp_path / "gone" / "card.json": "{}\n"}
+    (tmp_path / "gone").rmdir()  # the folder checked before the audit went away during it
+    with pytest.raises(OSError) as caught:
+        write_all(files)
+    assert caught.value.filename == str(tmp_path / "gone" / "card.json")
+    assert (tmp_path / "old.md").read_text() == "old\n"  # the report staged first was not put in place
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.md"]  # nor left behind half-way
