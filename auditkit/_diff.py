@@ -37,6 +37,7 @@ __all__ = [
     "ProbeChange",
     "ScorecardDiff",
     "diff_scorecards",
+    "render_diff_html",
     "render_diff_markdown",
     "render_diff_terminal",
 ]
@@ -142,6 +143,10 @@ class ScorecardDiff:
         if before == after:
             return ()
         return (DIFFERENT_TARGETS.format(before=_target_name(before), after=_target_name(after)),)
+
+    def _repr_html_(self) -> str:
+        """The diff in a notebook cell (Jupyter calls this)."""
+        return render_diff_html(self)
 
     @property
     def score_delta(self) -> float:
@@ -342,6 +347,40 @@ def _probe_line(p: ProbeChange) -> str:
     return line + (f"; {p.not_checked_note()}" if p.lost_coverage else "")
 
 
+def _sections(diff: ScorecardDiff) -> list[tuple[str, str, str, list[str]]]:
+    """What moved, section by section (those with something in them): title, style, mark, lines."""
+
+    def waived(c: FindingChange) -> str:
+        return " (waived)" if c.waived_after else ""
+
+    def line(c: FindingChange, tail: str = "") -> str:
+        return f"[{c.finding.severity.value}] {c.describe()}: {c.finding.message}{tail}"
+
+    sections = [
+        ("new", "red", "+", [line(c, waived(c)) for c in diff.new]),
+        ("fixed", "green", "-", [line(c) for c in diff.fixed]),
+        ("changed", "yellow", "~", [_change_line(c) for c in diff.changed]),
+        ("not checked (in the baseline; the probe did not run now)", "yellow", "?", [line(c) for c in diff.unchecked]),
+        ("probes", "", "*", [_probe_line(p) for p in diff.probes]),
+        ("metrics (largest moves)", "", "*", [
+            f"{d.probe}.{d.name}: {_num(d.before)} -> {_num(d.after)} ({_delta(d)})" for d in diff.metrics[:MAX_METRIC_DELTAS]
+        ]),
+    ]
+    return [s for s in sections if s[3]]
+
+
+def render_diff_html(diff: ScorecardDiff) -> str:
+    """The diff as an HTML fragment for a notebook cell: both audits by title, the summary,
+    then each section folded, new findings open (the report's styles and template parts)."""
+    from auditkit._report._html import template
+
+    baseline, current = _audits(diff)
+    sections = [(title, mark, items[:MAX_LISTED], max(0, len(items) - MAX_LISTED)) for title, _, mark, items in _sections(diff)]
+    view = {"baseline": baseline, "current": current, "summary": _summary(diff), "warnings": list(diff.warnings),
+            "data": _data_line(diff), "sections": sections}
+    return template("diff.html.j2").render(v=view)
+
+
 def render_diff_terminal(diff: ScorecardDiff, *, color: bool = False, width: int = 120, fail_on_new: Severity | str | None = None) -> str:
     """The diff as a few lines for a terminal; colour only when asked (on a TTY)."""
     import io
@@ -360,34 +399,12 @@ def render_diff_terminal(diff: ScorecardDiff, *, color: bool = False, width: int
     if (data := _data_line(diff)) is not None:
         console.print(data)
 
-    def section(title: str, items: list[str], style: str, mark: str) -> None:
-        if not items:
-            return
+    for title, style, mark, items in _sections(diff):
         console.print(Text(title, style="bold"))
         for line in items[:MAX_LISTED]:
             console.print(Text(f"  {mark} {line}", style=style))
         if len(items) > MAX_LISTED:
             console.print(f"  ... and {len(items) - MAX_LISTED} more")
-
-    def waived(c: FindingChange) -> str:
-        return " (waived)" if c.waived_after else ""
-
-    section("new", [f"[{c.finding.severity.value}] {c.describe()}: {c.finding.message}{waived(c)}" for c in diff.new], "red", "+")
-    section("fixed", [f"[{c.finding.severity.value}] {c.describe()}: {c.finding.message}" for c in diff.fixed], "green", "-")
-    section("changed", [_change_line(c) for c in diff.changed], "yellow", "~")
-    section(
-        "not checked (in the baseline; the probe did not run now)",
-        [f"[{c.finding.severity.value}] {c.describe()}: {c.finding.message}" for c in diff.unchecked],
-        "yellow",
-        "?",
-    )
-    section("probes", [_probe_line(p) for p in diff.probes], "", "*")
-    section(
-        "metrics (largest moves)",
-        [f"{d.probe}.{d.name}: {_num(d.before)} -> {_num(d.after)} ({_delta(d)})" for d in diff.metrics[:MAX_METRIC_DELTAS]],
-        "",
-        "*",
-    )
     if fail_on_new is not None:
         reasons = diff.regressions(fail_on_new)
         sev = Severity.parse(fail_on_new).value

@@ -86,3 +86,19 @@ def test_a_version_1_scorecard_shows_in_a_cell_without_charts_and_says_why(cards
     old = cards.make_card(tuple(dataclasses.replace(p, figures=()) for p in cards.full_card_of().probes), schema_version=1)
     cell = old._repr_html_()
     assert "written before probes stored the figures" in cell and not charts(cell)
+
+
+def test_a_diff_shows_both_audits_by_title_and_its_sections_in_a_cell(cards) -> None:
+    base = cards.make_card((dataclasses.replace(cards.leakage_result(), findings=cards.leakage_result().findings[1:]),),
+                           title="credit model v2 vs 2026-Q3 traffic")
+    now = cards.full_card_of()
+    cell = auditkit.diff_scorecards(base, now)._repr_html_()
+    assert cell.startswith('<div class="auditkit notebook diff">') and "<script" not in cell and " id=" not in cell
+    assert f"<tr><th>Baseline</th><td>credit model v2 vs 2026-Q3 traffic ({cards.CREATED})</td></tr>" in cell
+    assert f"<tr><th>Current</th><td>{cards.TITLE} ({cards.CREATED})</td></tr>" in cell
+    sections = re.findall(r'<details class="probe" data-section="([a-z]+)"( open)?>', cell)
+    assert sections[0] == ("new", " open") and all(not opened for _, opened in sections[1:])
+    # The critical leak is new, its hostile feature name text.
+    new = cell[cell.index('data-section="new"') : cell.index("</details>")]
+    assert "[critical] target_leakage/single_feature_leak" in new and "&lt;img src=x onerror=alert(1)&gt;" in new
+    assert "<img" not in cell
