@@ -8,6 +8,7 @@ under ``$AUDITKIT_TEST_ARTIFACTS``)."""
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -170,7 +171,7 @@ def measured(page: Path, profile: Path, *extra: str) -> dict:
     assert not [line for line in console if "Uncaught" in line], console
     found = re.search(r'<pre id="measured">(.*?)</pre>', dom, flags=re.S)
     assert found and found.group(1) != "not measured", dom[-2000:]
-    return json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
+    return json.loads(html.unescape(found.group(1)))
 
 
 def statuses(card) -> dict[str, str]:

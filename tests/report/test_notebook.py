@@ -33,6 +33,7 @@ def test_a_scorecard_shows_as_the_report_in_a_cell(full_card) -> None:
     # Each fold's line gives the probe's status and score without opening it.
     line = re.search(r'data-probe="needs_costs">\s*<summary>(.*?)</summary>', cell, flags=re.S).group(1)
     assert '<span class="status status-skipped">skipped</span>' in line and "no costs were given" in line
+    assert CUT_NOTE.format(n=NOTEBOOK.findings_per_probe) not in cell  # nothing was left out
 
 
 def test_the_cell_is_a_fragment_that_leaves_the_notebook_page_alone(full_card) -> None:
