@@ -9,6 +9,10 @@ versioned by ``SCHEMA_VERSION``.
 What the gate decided is stored here too (by ``auditkit._judge``, the one place
 the policy is applied): each finding's ``gate`` mark, each probe's status and
 the severity it was judged at, and the scorecard's ``verdict`` with its reasons.
+
+In a notebook a scorecard or a probe result shows as the report (``_repr_html_``);
+the HTML comes from ``auditkit._report``, whose renderer is handed in here
+(:func:`show_in_notebooks`), since results must not import what renders them.
 """
 
 from __future__ import annotations
