@@ -771,9 +771,10 @@ def _mean_shift(n: int, seed: int, sd: float) -> Scenario:
 
 
 def _with_gaps(frame: pd.DataFrame, column: str, share: float, spelling: Any, rng: np.random.Generator) -> pd.DataFrame:
-    """``column`` with its own gaps filled by its commonest value, then ``share`` of the rows
-    missing, spelled ``spelling`` (NaN: a real gap)."""
-    values = frame[column].fillna(frame[column].mode().iloc[0]).astype(object)
+    """``column`` with its own gaps filled by its first level (the same in every frame: each
+    frame's own commonest value would differ between them, a shift of its own), then ``share``
+    of the rows missing, spelled ``spelling`` (NaN: a real gap)."""
+    values = frame[column].fillna(f"{column}_0").astype(object)
     values[rng.random(len(frame)) < share] = spelling
     return frame.assign(**{column: pd.array(values, dtype="str")})
 

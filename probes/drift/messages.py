@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "DOMAIN_MESSAGE",
     "HINTS",
+    "IMPACT_MESSAGE",
     "LABEL_MESSAGE",
     "MISSING_FALL_MESSAGE",
     "MISSING_RISE_MESSAGE",
@@ -72,6 +73,11 @@ DOMAIN_MESSAGE = (
 SKEW_MESSAGE = (
     "{feature!r} differs between training and serving for the same ids: {differ} of {joined} joined rows "
     "({share:.1%}, threshold {threshold:.0%}){by}; for example {examples}. {hint}"
+)
+# How much a shifted feature matters to the model (queryable models): its outputs with the feature's training values.
+IMPACT_MESSAGE = (
+    "Through the model: given its training values instead, this feature alone would change the model's {what} "
+    "by {impact:.3g} on average (the audit's shared sample)."
 )
 MODEL_SKIPPED_MESSAGE = "The model's view of the shift was not measured: {reason}. The data checks ran."
 

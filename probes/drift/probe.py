@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from auditkit import AuditContext, Evidence, Finding, Needs, Probe, Severity, require
@@ -11,8 +11,8 @@ from probes.drift.domain import domain_classifier
 from probes.drift.figures import distribution_figure, shift_ranking
 from probes.drift.judge import judge
 from probes.drift.measure import FeatureProfile, plan_features, profile_reference
-from probes.drift.messages import MODEL_SKIPPED_MESSAGE
-from probes.drift.model_view import label_checks, output_checks
+from probes.drift.messages import IMPACT_MESSAGE, MODEL_SKIPPED_MESSAGE
+from probes.drift.model_view import label_checks, output_checks, shift_impact
 from probes.drift.skew import SkewProfile, skew_applies
 
 __all__ = ["Drift"]
@@ -60,6 +60,7 @@ class Drift(Probe):
     bins: int = 100
     sample_rows: int = 5000
     model_rows: int = 50_000
+    impact_rows: int = 2000
 
     def __post_init__(self) -> None:
         require(0 < self.alpha < 0.5, f"alpha must be in (0, 0.5); got {self.alpha}")
@@ -73,6 +74,7 @@ class Drift(Probe):
         require(isinstance(self.n_bootstrap, int) and self.n_bootstrap >= 0, f"n_bootstrap must be a whole number >= 0; got {self.n_bootstrap!r}")
         require(isinstance(self.bins, int) and 10 <= self.bins <= 10_000, f"bins must be a whole number in [10, 10000]; got {self.bins!r}")
         require(isinstance(self.sample_rows, int) and self.sample_rows >= 0, f"sample_rows must be a whole number >= 0 (0: no domain classifier); got {self.sample_rows!r}")
+        require(isinstance(self.impact_rows, int) and self.impact_rows >= 0, f"impact_rows must be a whole number >= 0 (0: not measured); got {self.impact_rows!r}")
         require(isinstance(self.model_rows, int) and self.model_rows >= 100, f"model_rows must be a whole number >= 100; got {self.model_rows!r}")
 
     def run(self, ctx: AuditContext) -> Evidence:
@@ -101,6 +103,15 @@ class Drift(Probe):
         source = "the model on a sample of reference rows" if ctx.model.capabilities.queryable else "the reference's stored predictions"
         judged = judge(checks + labels + view.checks, domain, skew, self, (view.what or "output", source))
         findings = list(judged.findings)
+        shifted = [f.features[0] for f in findings if f.code == "distribution_shift"][:_FIGURES]
+        impact = shift_impact(ctx, shifted, self.impact_rows) if self.impact_rows else {}
+        what = "scores" if view.what == "score" else "predictions"
+        findings = [
+            replace(f, message=f.message + " " + IMPACT_MESSAGE.format(impact=impact[f.features[0]], what=what),
+                    metrics={**f.metrics, "model_impact": impact[f.features[0]]})
+            if f.code == "distribution_shift" and f.features[0] in impact else f
+            for f in findings
+        ]
         if view.skipped:
             findings.append(Finding("model_view_skipped", Severity.INFO, MODEL_SKIPPED_MESSAGE.format(reason=view.skipped)))
         figures: list[Any] = []

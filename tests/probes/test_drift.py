@@ -324,3 +324,13 @@ def test_a_data_only_audit_runs_the_data_checks_and_skips_the_rest_with_reasons(
     assert [f.features for f in drift.findings if f.code == "distribution_shift"] == [("x",)]
     assert drift.metrics["model_view"] == {"skipped": "no model was given (a data-only audit)"}
     assert card.title.startswith("no model (data only)")
+
+
+def test_how_much_a_shifted_feature_matters_is_its_effect_on_the_model() -> None:
+    train, audit = _frame(2000, 28), _frame(2000, 29)
+    audit["x"], audit["price"] = audit["x"] + 1.0, audit["price"] * 1.5
+    model = _model(train.drop(columns="price").assign(price=0.0), "y")  # trained with price constant: it ignores price
+    result = _drift(train, audit, model=model)
+    impact = {f.features[0]: f.metrics["model_impact"] for f in result.findings if f.code == "distribution_shift"}
+    assert impact["price"] == 0.0 and impact["x"] > 0.05
+    assert "Through the model" in next(f.message for f in result.findings if f.features == ("x",))
