@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import special, stats
 
-__all__ = ["holm", "share_test", "total_variation", "tv_test", "wasserstein_cells", "ks_test", "bootstrap"]
+__all__ = ["bootstrap", "excess_test", "holm", "ks_test", "share_test", "total_variation", "tv_test", "wasserstein_cells"]
 
 
 def _cdf_at_edges(cells: np.ndarray) -> np.ndarray:

@@ -10,7 +10,6 @@ reference itself used as missing (``sentinels``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -71,11 +70,3 @@ def value_class(value: Any) -> str:
         return "number as text"
     return type(value).__name__
 
-
-def spellings(counts: Iterable[tuple[Any, int]]) -> dict[str, int]:
-    """Null-like tokens among (value, count) pairs, counted under their exact spelling."""
-    out: dict[str, int] = {}
-    for value, k in counts:
-        if is_null_token(value):
-            out[value] = out.get(value, 0) + int(k)
-    return out
