@@ -113,7 +113,8 @@ def _result(name: str, evidence: Evidence, duration: float, seed: int) -> ProbeR
 def describe_model(model: Any, bound: Model) -> str:
     """The model as a title names it: a model file by its name, an estimator or a torch
     module by its class (a pipeline by its last step's), a function by its name, stored
-    predictions by their column. ``bound`` is the wrapped model the audit runs."""
+    predictions by their column, a data-only audit as no model. ``bound`` is the wrapped
+    model the audit runs."""
     if isinstance(model, (str, os.PathLike)):
         return os.path.basename(os.fspath(model))
     inner = model

@@ -72,6 +72,7 @@ def test_without_a_title_the_model_and_data_name_the_audit(data: AuditData, fram
     assert title(approve) == f"function approve {rows}"
     stored = AuditData(frame, target="y", prediction="pred")
     assert title(None, stored) == f"stored predictions 'pred' {rows}"
+    assert title(None) == f"no model (data only) {rows}"  # no model, no stored predictions: a data-only audit
     import skops.io as sio
 
     path = tmp_path / "credit_v3.skops"
