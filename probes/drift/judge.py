@@ -16,6 +16,7 @@ from probes.drift.messages import (
     DOMAIN_MESSAGE,
     HINTS,
     LABEL_MESSAGE,
+    MEAN_DETAIL,
     MISSING_FALL_MESSAGE,
     MISSING_RISE_MESSAGE,
     NULL_TOKEN_MESSAGE,
@@ -150,7 +151,9 @@ def _finding(c: Check, probe: Any, common: dict[str, Any], output_source: tuple[
                "p": c.p, "p_adjusted": c.p_adjusted, **d}
     severity = Severity.MEDIUM
     if c.code in ("distribution_shift", "output_shift", "label_shift"):
-        if c.measure == "wasserstein_sd":
+        if c.measure == "mean_sd":
+            detail = MEAN_DETAIL.format(reference_mean=d["reference_mean"], audit_mean=d["audit_mean"], **base)
+        elif c.measure == "wasserstein_sd":
             detail = NUMERIC_DETAIL.format(ref_q=_fmt_q(d["reference_quantiles"]), audit_q=_fmt_q(d["audit_quantiles"]), **base)
         else:
             moved = ", ".join(f"{m['value']} {m['reference_share']:.1%} -> {m['audit_share']:.1%}" for m in d["moved"])

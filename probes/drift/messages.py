@@ -7,6 +7,7 @@ __all__ = [
     "HINTS",
     "IMPACT_MESSAGE",
     "LABEL_MESSAGE",
+    "MEAN_DETAIL",
     "MISSING_FALL_MESSAGE",
     "MISSING_RISE_MESSAGE",
     "MODEL_SKIPPED_MESSAGE",
@@ -25,6 +26,10 @@ __all__ = [
 # Every finding ends with its strength: the p-value after Holm's correction over all tests made.
 STRENGTH = "p = {p_adjusted:.2g} (Holm, {tests} tests)."
 
+MEAN_DETAIL = (
+    "the mean moved {effect:.2f} reference standard deviations ({level:.0%} CI {low:.2f}-{high:.2f}, threshold "
+    "{threshold:.2f}), from {reference_mean:.4g} to {audit_mean:.4g}"
+)
 SHIFT_MESSAGE = "{feature!r} shifted: {detail}. " + STRENGTH + " {hint}"
 NUMERIC_DETAIL = (
     "its values moved {effect:.2f} reference standard deviations on average (Wasserstein distance, "

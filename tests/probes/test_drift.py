@@ -334,3 +334,18 @@ def test_how_much_a_shifted_feature_matters_is_its_effect_on_the_model() -> None
     impact = {f.features[0]: f.metrics["model_impact"] for f in result.findings if f.code == "distribution_shift"}
     assert impact["price"] == 0.0 and impact["x"] > 0.05
     assert "Through the model" in next(f.message for f in result.findings if f.features == ("x",))
+
+
+def test_the_mean_output_shift_matches_numpy_and_welchs_t_test() -> None:
+    from probes.drift.checks import Settings
+    from probes.drift.model_view import mean_check
+
+    rng = np.random.default_rng(30)
+    ref, audit = rng.beta(2, 5, 4000), rng.beta(2.4, 5, 3000)
+    plan, r, a = _counts(ref, audit)
+    check = mean_check(plan, r, a, Settings(0.1, 0.1, 0.01, 0.95, 0))
+    assert check.details["reference_mean"] == pytest.approx(ref.mean(), abs=2e-3)
+    assert check.details["audit_mean"] == pytest.approx(audit.mean(), abs=2e-3)
+    assert check.effect == pytest.approx(abs(audit.mean() - ref.mean()) / ref.std(ddof=1), rel=0.03)
+    expected = scipy.stats.ttest_ind(audit, ref, equal_var=False).pvalue
+    assert np.log10(check.p) == pytest.approx(np.log10(expected), rel=0.1)
