@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_CLOSED = 0, 1, 2, 3, 141
+NO_MODEL_USAGE = "give --model or --prediction-column, or --reference to audit the data alone (drift)"
 
 
 class _UsageError(Exception):
@@ -41,11 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="auditkit", description="Adversarial model audits: probes, scorecard, CI gate.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    run = sub.add_parser("run", help="audit a model (or stored predictions) on a data file")
+    run = sub.add_parser("run", help="audit a model (or stored predictions, or the data alone) on a data file")
     run.add_argument("--data", required=True, metavar="FILE", help="audit rows, CSV or Parquet")
     run.add_argument("--reference", metavar="FILE", help="training rows, same columns")
     run.add_argument("--target", required=True, metavar="COL")
-    source = run.add_mutually_exclusive_group(required=True)
+    # Neither: a data-only audit against --reference, where only probes of the data (drift) run.
+    source = run.add_mutually_exclusive_group(required=False)
     source.add_argument("--model", metavar="FILE", help=".skops, .joblib/.pkl (with --trust-model-file), TorchScript .pt")
     source.add_argument("--prediction-column", metavar="COL", help="audit stored predictions in this column")
     run.add_argument("--score-column", metavar="COL", help="stored positive-class scores")
@@ -226,6 +228,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     if args.score_column and not args.prediction_column:
         raise _UsageError("--score-column goes with --prediction-column")
+    if not (args.model or args.prediction_column or args.reference):
+        raise _UsageError(NO_MODEL_USAGE)
     if args.jobs < 1:
         raise _UsageError("--jobs must be at least 1")
     from auditkit._config import find_config
@@ -260,7 +264,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     model = load_model(args.model, trust=args.trust_model_file) if args.model else None
     # Without --title, the files audited name the audit: "titanic_model.skops on titanic_audit.csv".
-    audited = Path(args.model).name if args.model else f"stored predictions {args.prediction_column!r}"
+    audited = (
+        Path(args.model).name if args.model
+        else f"stored predictions {args.prediction_column!r}" if args.prediction_column
+        else "the data alone"
+    )
     title = args.title if args.title and args.title.strip() else f"{audited} on {Path(args.data).name}"
     card = audit(model, data, probes=args.probes, config=config, seed=args.seed, jobs=args.jobs, title=title)
     _deliver(outputs, _render(card, outputs), lambda color: render_terminal(card, color=color))

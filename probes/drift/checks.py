@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from probes.drift.measure import FeatureCounts, Plan
-from probes.drift.stats import bootstrap, excess_test, ks_test, share_test, total_variation, tv_test, wasserstein_cells
+from probes.drift.stats import beyond_range_test, bootstrap, excess_test, ks_test, share_test, total_variation, tv_test, wasserstein_cells
 from probes.drift.tokens import value_class
 
 __all__ = ["Check", "Settings", "feature_checks", "shown"]
@@ -98,13 +98,14 @@ def _numeric_checks(plan: Plan, ref: FeatureCounts, audit: FeatureCounts, s: Set
         {"ks": stat, "scale": plan.scale, "reference_quantiles": quantiles[0], "audit_quantiles": quantiles[1]},
     ))
     # Values beyond the reference's range: a finite reference of n rows leaves about 2/(n+1) of
-    # new rows beyond its extremes by chance alone.
+    # new rows beyond its extremes by chance alone (the effect is the share above that); the
+    # p-value is the exact one for samples drawn alike (``beyond_range_test``).
     k_out = k_below + k_above
     expected = 2.0 / (ref.present + 1)
     share = k_out / audit.present
     out.append(Check(
         plan.feature, "out_of_range", "share", share - expected, share - expected, share - expected, s.min_share,
-        excess_test(k_out, audit.present, expected),
+        beyond_range_test(k_below, k_above, ref.present, audit.present),
         {"rows": k_out, "below": k_below, "above": k_above, "share": share, "expected": expected,
          "reference_min": float(plan.edges[0]), "reference_max": float(plan.edges[-1]),
          "audit_min": audit.low, "audit_max": audit.high},

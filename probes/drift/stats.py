@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import special, stats
 
-__all__ = ["bootstrap", "excess_test", "holm", "ks_test", "share_test", "total_variation", "tv_test", "wasserstein_cells"]
+__all__ = ["beyond_range_test", "bootstrap", "excess_test", "holm", "ks_test", "share_test", "total_variation", "tv_test", "wasserstein_cells"]
 
 
 def _cdf_at_edges(cells: np.ndarray) -> np.ndarray:
@@ -109,6 +109,21 @@ def excess_test(k: int, n: int, expected: float) -> float:
     if n == 0 or k == 0:
         return 1.0
     return float(stats.binomtest(k, n, min(max(expected, 0.0), 1.0), alternative="greater").pvalue)
+
+
+def beyond_range_test(k_below: int, k_above: int, n_ref: int, n_audit: int) -> float:
+    """Exact p-value of ``k`` audit values beyond the reference's extremes when both sides
+    are drawn alike: the ``k`` most extreme of the pooled values all come from the audit with
+    probability C(m, k) / C(n + m, k). (The counts beyond a sample's extremes are not binomial:
+    a reference whose maximum came out low lets many audit values past it at once.) The larger
+    side is tested, doubled for the two sides."""
+    k = max(k_below, k_above)
+    if k == 0 or n_audit == 0:
+        return 1.0
+    log_p = special.gammaln(n_audit + 1) - special.gammaln(n_audit - k + 1) - (
+        special.gammaln(n_audit + n_ref + 1) - special.gammaln(n_audit + n_ref - k + 1)
+    )
+    return float(min(1.0, 2.0 * np.exp(log_p)))
 
 
 def bootstrap(

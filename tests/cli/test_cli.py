@@ -104,7 +104,7 @@ def test_the_same_run_twice_gives_the_same_json(demo: Path) -> None:
         (["--data", "titanic_audit.csv", "--model", "titanic_model.skops", "--target", "survived", "--probes", "nope"],
          "unknown probe 'nope'"),
         (["--data", "titanic_audit.csv", "--target", "survived"],
-         "one of the arguments --model --prediction-column is required"),
+         "give --model or --prediction-column, or --reference to audit the data alone (drift)"),
         (["--data", "titanic_audit.csv", "--model", "titanic_model.skops", "--target", "survived", "--fail-on", "huge"],
          "unknown severity 'huge'"),
         (["--data", "titanic_audit.csv", "--model", "titanic_model.skops", "--target", "survived", "--probes", ""],

@@ -349,3 +349,42 @@ def test_the_mean_output_shift_matches_numpy_and_welchs_t_test() -> None:
     assert check.effect == pytest.approx(abs(audit.mean() - ref.mean()) / ref.std(ddof=1), rel=0.03)
     expected = scipy.stats.ttest_ind(audit, ref, equal_var=False).pvalue
     assert np.log10(check.p) == pytest.approx(np.log10(expected), rel=0.1)
+
+
+def test_the_command_line_runs_drift_on_data_alone(tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    train, audit = _frame(1500, 31), _frame(1500, 32)
+    # "?" became "-": spellings the CSV reader keeps as text (pandas reads "", "NULL", "N/A" and
+    # the like as gaps before any probe sees them).
+    train["colour"] = train["colour"].where(np.arange(1500) % 10 != 0, "?")
+    audit["colour"] = audit["colour"].where(np.arange(1500) % 10 != 0, "-")
+    train.to_csv(tmp_path / "train.csv", index=False)
+    audit.to_csv(tmp_path / "serving.csv", index=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "auditkit", "run", "--data", "serving.csv", "--reference", "train.csv", "--target", "y",
+         "--probes", "drift", "--json", "card.json"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # the changed spelling of missing fails the gate
+    card = json.loads((tmp_path / "card.json").read_text())
+    (drift,) = card["probes"]
+    assert drift["status"] == "failed"
+    assert [f["code"] for f in drift["findings"] if f["severity"] == "high"] == ["null_token_changed"]
+    assert drift["metrics"]["model_view"] == {"skipped": "no model was given (a data-only audit)"}
+    assert card["model"]["kind"] == "none"
+
+
+def test_the_beyond_range_p_value_is_the_exchangeable_tail_by_simulation() -> None:
+    from probes.drift.stats import beyond_range_test
+
+    rng = np.random.default_rng(33)
+    n, m, k = 50, 40, 3
+    hits = 0
+    for _ in range(20_000):
+        ref, audit = rng.random(n), rng.random(m)
+        hits += int((audit > ref.max()).sum() >= k)
+    # one side's tail: C(m, k) / C(n + m, k); the test doubles it for the two sides
+    assert beyond_range_test(0, k, n, m) / 2 == pytest.approx(hits / 20_000, abs=0.004)
