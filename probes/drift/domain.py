@@ -28,6 +28,11 @@ __all__ = ["DomainResult", "domain_classifier"]
 _MIN_DROP = 0.01
 _MIN_PART = 0.1
 _REPEATS = 3
+# A category with fewer reference rows than this is coded "rare", as is one the reference never
+# had. Otherwise every value of a near-unique column (a ticket or a name) is "seen" on the
+# reference side and "unseen" on the audit side, and the classifier separates two random halves
+# of the same data perfectly; new categories are the per-feature check's business.
+_MIN_LEVEL_ROWS = 10
 
 
 @dataclass
@@ -42,7 +47,7 @@ class DomainResult:
 
 def _encode(frame: pd.DataFrame, plans: list[Plan], ref_counts: dict[str, FeatureCounts]) -> np.ndarray:
     """Numbers as they are (sentinels as missing), categories by their rank in the reference
-    (unseen ones last, missing spellings as missing), other columns as missing or not."""
+    (rare and unseen ones last, missing spellings as missing), other columns as missing or not."""
     cols = []
     for plan in plans:
         column = frame[plan.feature]
@@ -50,7 +55,8 @@ def _encode(frame: pd.DataFrame, plans: list[Plan], ref_counts: dict[str, Featur
             values = column.to_numpy(dtype=float, na_value=np.nan)
             values = np.where(np.isin(values, plan.sentinels), np.nan, values)
         elif plan.kind == "categorical":
-            ranked = {v: i for i, (v, _) in enumerate(ref_counts[plan.feature].values.most_common())}
+            common = [v for v, count in ref_counts[plan.feature].values.most_common() if count >= _MIN_LEVEL_ROWS]
+            ranked = {v: i for i, v in enumerate(common)}
             unseen = float(len(ranked))
             values = np.array(
                 [np.nan if (v is None or (isinstance(v, float) and np.isnan(v)) or is_null_token(v) or v is pd.NA)

@@ -81,7 +81,7 @@ def judge(
         p_dom = float(adjusted[-1])
         if p_dom < probe.alpha and domain.auc >= probe.min_domain_auc:
             names = [f for f, _ in domain.separating]
-            separating = ", ".join(f"{f!r} (AUC -{d:.3f} when shuffled)" for f, d in domain.separating) or "none alone"
+            separating = ", ".join(f"{f!r} (the AUC falls by {d:.3f} when it is shuffled)" for f, d in domain.separating) or "none alone"
             findings.append(Finding(
                 "domain_shift", Severity.MEDIUM,
                 DOMAIN_MESSAGE.format(auc=domain.auc, low=domain.low, high=domain.high, threshold=probe.min_domain_auc,

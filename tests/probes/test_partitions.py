@@ -16,7 +16,8 @@ import auditkit
 
 # The built-in probes, as the registry finds them (a new probe folder joins by its entry point).
 BUILT_IN = tuple(sorted(p.name for p in auditkit.available_probes() if p.entry_point.startswith("probes.")))
-MEMBERS = ("zoo_healthy", "zoo_leaky_feature", "zoo_biased_group", "zoo_nan_propagating", "zoo_cost_wasting_threshold")
+MEMBERS = ("zoo_healthy", "zoo_leaky_feature", "zoo_biased_group", "zoo_nan_propagating", "zoo_cost_wasting_threshold",
+           "zoo_drifted_inputs")
 
 
 def _comparable(card: auditkit.Scorecard) -> dict[str, Any]:
